@@ -1,0 +1,765 @@
+"""Command-line interface: ``soft-skeleton`` (or ``python -m napari_soft_skeleton``).
+
+Subcommands
+-----------
+``skeletonize INPUT -o OUTPUT``
+    Skeletonize a 2D/3D ``.tif``/``.tiff``/``.npy`` image and write the
+    result with the input's voxel spacing.
+``compare A B``
+    Compare skeleton B (candidate) with skeleton A (reference): precision,
+    recall, F1, Betti numbers and per-slice statistics, optionally written
+    as JSON and/or drawn as a figure.
+
+Error conventions
+-----------------
+Bad input (missing or unreadable files, arrays that are not 2D or 3D,
+shapes that differ, invalid option values) exits with status 2 after
+printing exactly one line to stderr, ``soft-skeleton: error: ...``, and
+leaves no output file behind: results are computed in memory first and
+every output is written atomically (temporary file + rename).  Ctrl-C exits
+with status 130 (``soft-skeleton: error: interrupted``).  Any other
+exception is reported on one line with status 1; ``--debug`` prints the
+traceback instead.  Warnings are shown as single
+``soft-skeleton: warning: ...`` lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io as _stdio
+import json
+import math
+import os
+import sys
+import time
+import traceback
+import types
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .io import InputError, atomic_write, check_output_path, read_volume, write_volume
+
+PROG = "soft-skeleton"
+_FIGURE_EXTENSIONS = (".png", ".pdf", ".svg")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """Invalid command line (reported with exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser that raises instead of printing usage and exiting, so
+    that every error is reported as one line by :func:`main`."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("napari-soft-skeleton")
+        except PackageNotFoundError:
+            pass
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from . import __version__
+
+        return str(__version__)
+    except ImportError:  # pragma: no cover
+        return "unknown"
+
+
+# ---------------------------------------------------------------------------
+# option types
+# ---------------------------------------------------------------------------
+
+
+def _iterations_type(text: str) -> int | str:
+    value = text.strip().lower()
+    if value == "auto":
+        return "auto"
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: expected a non-negative integer or 'auto'"
+        ) from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: expected a non-negative integer or 'auto'"
+        )
+    return number
+
+
+def _finite_float_type(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a finite number")
+    return value
+
+
+def _tolerance_type(text: str) -> float:
+    value = _finite_float_type(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a number >= 0")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# parser
+# ---------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``soft-skeleton`` argument parser."""
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the full traceback of unexpected errors",
+    )
+
+    parser = _Parser(
+        prog=PROG,
+        description=(
+            "Soft (clDice) and topology-preserving skeletons of tubular structures in "
+            "2D and 3D images (.tif, .tiff, .npy), and skeleton comparison."
+        ),
+        epilog="Run 'soft-skeleton COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of unexpected errors"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    sk = sub.add_parser(
+        "skeletonize",
+        parents=[common],
+        help="skeletonize a 2D/3D image",
+        description=(
+            "Skeletonize a 2D or 3D image and write the skeleton with the input's voxel "
+            "spacing. Nonzero input voxels are foreground unless --normalize is given."
+        ),
+    )
+    sk.add_argument("input", metavar="INPUT", help="input image (.tif, .tiff or .npy)")
+    sk.add_argument(
+        "-o", "--output", required=True, metavar="OUTPUT",
+        help="output file (.tif, .tiff or .npy); replaced if it exists",
+    )
+    sk.add_argument(
+        "--method", choices=("soft", "lee"), default="soft",
+        help="'soft': clDice soft skeleton (default); 'lee': scikit-image's "
+        "topology-preserving thinning (Lee et al. 1994)",
+    )
+    sk.add_argument(
+        "--iterations", type=_iterations_type, default="auto", metavar="N|auto",
+        help="number of soft-skeleton iterations, or 'auto' to iterate until the "
+        "image is fully eroded (default: auto)",
+    )
+    thr = sk.add_mutually_exclusive_group()
+    thr.add_argument(
+        "--threshold", type=_finite_float_type, default=None, metavar="T",
+        help="binarize the soft skeleton at T (default: the library's default)",
+    )
+    thr.add_argument(
+        "--no-threshold", action="store_true",
+        help="keep the soft skeleton as floating-point values (no binarization)",
+    )
+    sk.add_argument(
+        "--per-slice", action="store_true",
+        help="skeletonize each 2D slice along axis 0 of a 3D image separately",
+    )
+    sk.add_argument(
+        "--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+        help="torch device for the soft skeleton (default: auto)",
+    )
+    sk.add_argument(
+        "--normalize", action="store_true",
+        help="rescale the input intensities to [0, 1] before skeletonizing",
+    )
+    sk.add_argument("-q", "--quiet", action="store_true", help="do not show a progress bar")
+    sk.set_defaults(func=_cmd_skeletonize)
+
+    cmp_ = sub.add_parser(
+        "compare",
+        parents=[common],
+        help="compare two skeletons",
+        description=(
+            "Compare skeleton B (candidate) with skeleton A (reference): precision (share "
+            "of B within the tolerance of A), recall (share of A within the tolerance of "
+            "B), F1, Betti numbers and per-slice statistics along axis 0. Nonzero voxels "
+            "are skeleton voxels; floating-point files must contain only 0 and 1."
+        ),
+    )
+    cmp_.add_argument("a", metavar="A", help="reference skeleton (.tif, .tiff or .npy)")
+    cmp_.add_argument("b", metavar="B", help="candidate skeleton, same shape as A")
+    cmp_.add_argument(
+        "--mask", metavar="M", default=None,
+        help="region of interest (same shape); only voxels where M is nonzero count",
+    )
+    cmp_.add_argument(
+        "--tolerance", type=_tolerance_type, default=None, metavar="T",
+        help="matching distance, in the physical units of A's voxel spacing when A's "
+        "file has one, else in voxels (default: the library's default, 1.5)",
+    )
+    cmp_.add_argument(
+        "--json", dest="json_path", metavar="OUT.json", default=None,
+        help="write all results (including per-slice arrays) as JSON",
+    )
+    cmp_.add_argument(
+        "--figure", dest="figure_path", metavar="OUT.png", default=None,
+        help="draw projections, their difference and per-slice curves (.png, .pdf or .svg)",
+    )
+    cmp_.set_defaults(func=_cmd_compare)
+    return parser
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _error_message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and not isinstance(exc, InputError) and exc.strerror:
+        name = exc.filename
+        return f"{name}: {exc.strerror}" if name else str(exc.strerror)
+    text = _one_line(exc)
+    return text or type(exc).__name__
+
+
+def _is_library_error(exc: BaseException) -> bool:
+    module = type(exc).__module__ or ""
+    return module == "napari_soft_skeleton" or module.startswith("napari_soft_skeleton.")
+
+
+def _library_function(name: str, module: str) -> Callable[..., Any]:
+    """``napari_soft_skeleton.<name>``, imported lazily (falling back to the
+    submodule that defines it)."""
+    pkg = importlib.import_module("napari_soft_skeleton")
+    obj = getattr(pkg, name, None)
+    if callable(obj) and not isinstance(obj, types.ModuleType):
+        return obj
+    mod = importlib.import_module(f"napari_soft_skeleton.{module}")
+    return getattr(mod, name)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _check_output(path: str, inputs: Sequence[str], extensions: Sequence[str] | None = None) -> None:
+    check_output_path(path, extensions=extensions)
+    for src in inputs:
+        if src is not None and _same_file(path, src):
+            raise InputError(f"output '{path}' is the same file as input '{src}'")
+
+
+def _read_image(path: str, what: str) -> tuple[np.ndarray, tuple[float, ...] | None]:
+    array, spacing = read_volume(path)
+    if array.ndim not in (2, 3):
+        raise InputError(
+            f"{what} '{path}' has {array.ndim} dimension{'s' if array.ndim != 1 else ''} "
+            f"(shape {array.shape}); only 2D and 3D images are accepted"
+        )
+    if array.size == 0:
+        raise InputError(f"{what} '{path}' is empty (shape {array.shape})")
+    if array.dtype.kind == "c":
+        raise InputError(f"{what} '{path}' has complex values ({array.dtype}); expected real numbers")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise InputError(f"{what} '{path}' contains NaN or infinite values")
+    if spacing is not None and len(spacing) != array.ndim:
+        spacing = None
+    return array, spacing
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except Exception:
+        return False
+
+
+class _ProgressBar:
+    """``progress(done, total)`` callback shown as a tqdm bar on stderr.
+
+    Display problems never interrupt the computation: if updating the bar
+    fails, the bar is switched off.
+    """
+
+    def __init__(self, enabled: bool, desc: str) -> None:
+        self.enabled = enabled
+        self.desc = desc
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        try:
+            done = int(done)
+            total = int(total) if total is not None else None
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(
+                    total=total, desc=self.desc, file=sys.stderr, leave=False,
+                    dynamic_ncols=True, unit="step",
+                )
+            if total != self.bar.total:
+                self.bar.total = total
+            delta = done - self.bar.n
+            if delta >= 0:
+                self.bar.update(delta)
+            else:
+                self.bar.reset(total=total)
+                self.bar.update(done)
+        except Exception:
+            self.enabled = False
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            try:
+                self.bar.close()
+            except Exception:
+                pass
+            self.bar = None
+
+
+def _format_shape(shape: Sequence[int]) -> str:
+    return "x".join(str(int(s)) for s in shape)
+
+
+# ---------------------------------------------------------------------------
+# skeletonize
+# ---------------------------------------------------------------------------
+
+
+def _cmd_skeletonize(args: argparse.Namespace) -> int:
+    _check_output(args.output, [args.input])
+    data, spacing = _read_image(args.input, "input")
+    if args.per_slice and data.ndim != 3:
+        raise InputError(f"--per-slice needs a 3D image; '{args.input}' is 2D")
+
+    skeletonize = _library_function("skeletonize", "skeletonize")
+    kwargs: dict[str, Any] = dict(
+        method=args.method,
+        iterations=args.iterations,
+        per_slice=args.per_slice,
+        spacing=spacing,
+        device=None if args.device == "auto" else args.device,
+        normalize=args.normalize,
+        return_iterations=True,
+    )
+    if args.no_threshold:
+        kwargs["threshold"] = None
+    elif args.threshold is not None:
+        kwargs["threshold"] = args.threshold
+
+    bar = _ProgressBar(enabled=not args.quiet and _isatty(sys.stderr), desc=args.method)
+    start = time.perf_counter()
+    try:
+        result, iterations_used = skeletonize(data, progress=bar, **kwargs)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start
+
+    result = np.asarray(result)
+    write_volume(args.output, result, spacing=spacing if spacing and len(spacing) == result.ndim else None)
+
+    if result.dtype.kind == "f" and not np.isin(result, (0, 1)).all():
+        count = f"{int(np.count_nonzero(result))} nonzero voxels (soft values)"
+    else:
+        count = f"{int(np.count_nonzero(result))} skeleton voxels"
+    iters = "n/a" if iterations_used is None else str(iterations_used)
+    print(
+        f"{args.output}: shape {_format_shape(result.shape)} {result.dtype}, {count}, "
+        f"{iters} iterations, {seconds:.2f} s"
+    )
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# compare
+# ---------------------------------------------------------------------------
+
+
+def _check_binary(array: np.ndarray, path: str) -> None:
+    if array.dtype.kind == "f" and not np.isin(array, (0, 1)).all():
+        raise InputError(
+            f"'{path}' is not a binary skeleton: floating-point values other than 0 and 1 "
+            "(threshold soft skeletons first, e.g. skeletonize --threshold 0.5)"
+        )
+
+
+def _fmt_betti(betti: Any) -> str:
+    if isinstance(betti, dict):
+        return ", ".join(f"{k}={v}" for k, v in betti.items())
+    try:
+        return "(" + ", ".join(str(int(v)) for v in betti) + ")"
+    except (TypeError, ValueError):
+        return str(betti)
+
+
+def _fmt_float(value: Any, digits: int = 4) -> str:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
+def _format_table(result: Any, a: str, b: str, mask: str | None) -> str:
+    units = getattr(result, "units", None)
+    tol = getattr(result, "tolerance", None)
+    unit_word = "voxels" if units in (None, "voxels") else "physical units"
+    header = f"A (reference): {a}\nB (candidate): {b}"
+    if mask:
+        header += f"\nmask: {mask}"
+    if tol is not None:
+        header += f"\ntolerance: {_fmt_float(tol, 3)} {unit_word}"
+    rows = [("", "A", "B"), ("skeleton voxels", str(result.n_reference), str(result.n_candidate))]
+    if hasattr(result, "length_reference"):
+        rows.append(
+            (f"length ({unit_word})", _fmt_float(result.length_reference, 1),
+             _fmt_float(result.length_candidate, 1))
+        )
+    rows.append(
+        ("Betti numbers", _fmt_betti(result.betti_reference), _fmt_betti(result.betti_candidate))
+    )
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    w2 = max(len(r[2]) for r in rows)
+    lines = [header, ""]
+    lines += [f"{r[0]:<{w0}}  {r[1]:>{w1}}  {r[2]:>{w2}}" for r in rows]
+    lines.append("")
+    if hasattr(result, "n_both"):
+        lines.append(f"{'voxels in both':<{w0}}  {result.n_both}")
+    lines.append(f"{'precision':<{w0}}  {_fmt_float(result.precision)}  (share of B matched in A)")
+    lines.append(f"{'recall':<{w0}}  {_fmt_float(result.recall)}  (share of A matched in B)")
+    lines.append(f"{'F1':<{w0}}  {_fmt_float(result.f1)}")
+    return "\n".join(lines)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    inputs = [args.a, args.b, args.mask]
+    if args.json_path is not None:
+        _check_output(args.json_path, inputs, extensions=(".json",))
+    if args.figure_path is not None:
+        _check_output(args.figure_path, inputs, extensions=_FIGURE_EXTENSIONS)
+    if (
+        args.json_path is not None
+        and args.figure_path is not None
+        and _same_file(args.json_path, args.figure_path)
+    ):
+        raise InputError("--json and --figure name the same file")
+
+    a, spacing_a = _read_image(args.a, "A")
+    b, spacing_b = _read_image(args.b, "B")
+    if a.shape != b.shape:
+        raise InputError(
+            f"shape mismatch: A '{args.a}' has shape {a.shape} but B '{args.b}' has shape {b.shape}"
+        )
+    mask = None
+    if args.mask is not None:
+        mask, _ = _read_image(args.mask, "mask")
+        if mask.shape != a.shape:
+            raise InputError(
+                f"shape mismatch: mask '{args.mask}' has shape {mask.shape} but A '{args.a}' "
+                f"has shape {a.shape}"
+            )
+    _check_binary(a, args.a)
+    _check_binary(b, args.b)
+    if spacing_a is not None and spacing_b is not None and not np.allclose(spacing_a, spacing_b):
+        warnings.warn(
+            f"A and B have different voxel spacings ({spacing_a} and {spacing_b}); using A's",
+            stacklevel=1,
+        )
+
+    compare = _library_function("compare", "metrics")
+    kwargs: dict[str, Any] = {"mask": mask, "spacing": spacing_a}
+    if args.tolerance is not None:
+        kwargs["tolerance"] = args.tolerance
+    result = compare(a, b, **kwargs)
+
+    # everything is rendered in memory before any file is written
+    json_text = None
+    if args.json_path is not None:
+        json_text = json.dumps(_jsonable(result.to_dict()), indent=2, allow_nan=False) + "\n"
+    figure_bytes = None
+    if args.figure_path is not None:
+        fmt = Path(args.figure_path).suffix.lower().lstrip(".")
+        figure_bytes = render_comparison_figure(
+            a, b, result, mask=mask, spacing=spacing_a,
+            names=(Path(args.a).name, Path(args.b).name), fmt=fmt,
+        )
+    if json_text is not None:
+        atomic_write(args.json_path, json_text)
+    if figure_bytes is not None:
+        atomic_write(args.figure_path, figure_bytes)
+
+    print(_format_table(result, args.a, args.b, args.mask))
+    return EXIT_OK
+
+
+def _jsonable(value: Any) -> Any:
+    """numpy scalars/arrays to Python objects, non-finite floats to None."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+# ---------------------------------------------------------------------------
+# figure
+# ---------------------------------------------------------------------------
+
+_COLOR_BOTH = (1.0, 1.0, 1.0)
+_COLOR_ONLY_A = (1.0, 0.2, 1.0)  # magenta
+_COLOR_ONLY_B = (0.1, 0.85, 0.2)  # green
+_COLOR_A_LINE = "#b4008c"
+_COLOR_B_LINE = "#1a9a2a"
+
+
+def _shorten(name: str, limit: int = 40) -> str:
+    return name if len(name) <= limit else name[: limit // 2 - 1] + "…" + name[-(limit // 2) :]
+
+
+def render_comparison_figure(
+    a: np.ndarray,
+    b: np.ndarray,
+    result: Any,
+    *,
+    mask: np.ndarray | None = None,
+    spacing: Sequence[float] | None = None,
+    names: tuple[str, str] = ("A", "B"),
+    fmt: str = "png",
+    dpi: int = 120,
+) -> bytes:
+    """Draw the comparison figure and return the encoded file (``fmt``).
+
+    Top row: A, B (maximum projections along axis 0 for 3D, the images
+    themselves for 2D) and their difference (both / only A / only B).
+    Below: per-slice (per-row for 2D) voxel counts and agreement.
+    Uses matplotlib's Agg canvas directly (no pyplot, no display).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
+
+    sa = a != 0
+    sb = b != 0
+    if mask is not None:
+        roi = mask != 0
+        sa = sa & roi
+        sb = sb & roi
+    is3d = sa.ndim == 3
+    if is3d:
+        pa = sa.any(axis=0)
+        pb = sb.any(axis=0)
+    else:
+        pa, pb = sa, sb
+    rows, cols = pa.shape
+    if spacing is not None and len(spacing) == sa.ndim:
+        aspect = float(spacing[-2]) / float(spacing[-1])
+    else:
+        aspect = 1.0
+
+    diff = np.zeros(pa.shape + (3,), dtype=float)
+    diff[pa & pb] = _COLOR_BOTH
+    diff[pa & ~pb] = _COLOR_ONLY_A
+    diff[~pa & pb] = _COLOR_ONLY_B
+
+    panel_w = 4.0
+    img_h = float(np.clip(panel_w * rows * aspect / cols, 1.6, 6.0))
+    curve_h = 2.3
+    fig = Figure(figsize=(3 * panel_w, img_h + 1.6 + 2 * curve_h), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    gs = fig.add_gridspec(3, 3, height_ratios=[img_h + 0.6, curve_h, curve_h])
+
+    name_a, name_b = (_shorten(n) for n in names)
+    f1 = _fmt_float(result.f1, 3)
+    tol = getattr(result, "tolerance", None)
+    units = getattr(result, "units", "voxels")
+    tol_text = ""
+    if tol is not None:
+        tol_text = (
+            f"   (tolerance {_fmt_float(tol, 2)} "
+            f"{'voxels' if units == 'voxels' else 'in the units of the spacing'})"
+        )
+    fig.suptitle(
+        f"A: {name_a}   vs   B: {name_b}\n"
+        f"precision {_fmt_float(result.precision, 3)}   recall {_fmt_float(result.recall, 3)}"
+        f"   F1 {f1}{tol_text}" + ("   (masked)" if mask is not None else ""),
+        fontsize=11,
+    )
+
+    unit_word = "voxels" if is3d else "pixels"
+    suffix = "\nmaximum projection along z" if is3d else ""
+    img_kw = dict(interpolation="nearest", aspect=aspect, origin="upper")
+    ax_a = fig.add_subplot(gs[0, 0])
+    ax_a.imshow(pa, cmap="gray", vmin=0, vmax=1, **img_kw)
+    ax_a.set_title(f"A ({result.n_reference} {unit_word}){suffix}", fontsize=10)
+    ax_b = fig.add_subplot(gs[0, 1], sharex=ax_a, sharey=ax_a)
+    ax_b.imshow(pb, cmap="gray", vmin=0, vmax=1, **img_kw)
+    ax_b.set_title(f"B ({result.n_candidate} {unit_word}){suffix}", fontsize=10)
+    ax_d = fig.add_subplot(gs[0, 2], sharex=ax_a, sharey=ax_a)
+    ax_d.imshow(diff, **img_kw)
+    ax_d.set_title(f"difference{suffix}", fontsize=10)
+    for ax in (ax_a, ax_b, ax_d):
+        ax.set_xlabel("x", fontsize=9)
+        ax.tick_params(labelsize=8)
+    ax_a.set_ylabel("y", fontsize=9)
+    ax_d.legend(
+        handles=[
+            Patch(facecolor=_COLOR_BOTH, edgecolor="0.3", label="both"),
+            Patch(facecolor=_COLOR_ONLY_A, edgecolor="0.3", label="only A"),
+            Patch(facecolor=_COLOR_ONLY_B, edgecolor="0.3", label="only B"),
+        ],
+        loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9, frameon=False,
+        handlelength=1.2,
+    )
+
+    per = getattr(result, "per_slice", {}) or {}
+    n = sa.shape[0]
+    idx = np.arange(n)
+    unit = "slice" if is3d else "row"
+    marker = "o" if n <= 40 else None
+
+    ax_c = fig.add_subplot(gs[1, :])
+    if "n_reference" in per:
+        ax_c.plot(idx, per["n_reference"], color=_COLOR_A_LINE, marker=marker, ms=3, lw=1.4, label="A")
+    if "n_candidate" in per:
+        ax_c.plot(idx, per["n_candidate"], color=_COLOR_B_LINE, marker=marker, ms=3, lw=1.4,
+                  ls="--", label="B")
+    if "n_both" in per:
+        ax_c.plot(idx, per["n_both"], color="0.45", lw=1.0, ls=":", label="both (exact)")
+    ax_c.set_ylabel(f"voxels per {unit}", fontsize=9)
+    ax_c.set_ylim(bottom=0)
+    ax_c.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_c.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=9, frameon=False)
+    ax_c.grid(True, alpha=0.3)
+    ax_c.tick_params(labelsize=8, labelbottom=False)
+
+    ax_g = fig.add_subplot(gs[2, :], sharex=ax_c)
+    handles = []
+    if "agreement" in per:
+        ax_g.plot(idx, per["agreement"], color="#1f4e9c", marker=marker, ms=3, lw=1.4)
+        handles.append(Line2D([], [], color="#1f4e9c", lw=1.4, label=f"agreement\n(F1 per {unit})"))
+    if math.isfinite(float(result.f1)):
+        ax_g.axhline(float(result.f1), color="0.4", ls=":", lw=1.0)
+        handles.append(Line2D([], [], color="0.4", ls=":", lw=1.0, label=f"overall F1\n{f1}"))
+    ax_g.set_ylim(-0.03, 1.05)
+    ax_g.set_ylabel("agreement", fontsize=9)
+    ax_g.set_xlabel(f"{unit} index (axis 0)", fontsize=9)
+    ax_g.set_xlim(-0.5, n - 0.5)
+    ax_g.grid(True, alpha=0.3)
+    ax_g.tick_params(labelsize=8)
+    if handles:
+        ax_g.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=9,
+                    frameon=False)
+
+    buf = _stdio.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=dpi)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# entry point
+# ---------------------------------------------------------------------------
+
+
+def _print_error(message: str) -> None:
+    print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    stream = file if file is not None else sys.stderr
+    try:
+        print(f"{PROG}: warning: {_one_line(message)}", file=stream)
+    except Exception:
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    parser = build_parser()
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            try:
+                args = parser.parse_args(argv)
+            except SystemExit as exc:  # --help / --version
+                code = exc.code
+                return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
+            debug = debug or bool(getattr(args, "debug", False))
+            return int(args.func(args))
+        except KeyboardInterrupt:
+            _print_error("interrupted")
+            return EXIT_INTERRUPTED
+        except (UsageError, InputError) as exc:
+            if debug:
+                traceback.print_exc()
+            _print_error(_error_message(exc))
+            return EXIT_USAGE
+        except (ValueError, OSError) as exc:
+            if debug:
+                traceback.print_exc()
+            _print_error(_error_message(exc))
+            return EXIT_USAGE
+        except Exception as exc:
+            if debug:
+                traceback.print_exc()
+            if _is_library_error(exc):
+                _print_error(_error_message(exc))
+                return EXIT_USAGE
+            _print_error(
+                f"unexpected {type(exc).__name__}: {_error_message(exc)} "
+                "(run with --debug for the traceback)"
+            )
+            return EXIT_FAILURE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
