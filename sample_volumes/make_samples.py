@@ -416,16 +416,28 @@ def render_centerline(shape, spacing, polylines) -> np.ndarray:
     Consecutive samples are ``STEP`` µm apart, at most one voxel in every
     axis, so the rounded samples form a connected chain; the voxel nearest to
     a sample is within half a voxel diagonal (< R_MIN) of it, hence inside
-    the mask.
+    the mask. ``polylines`` must list parents before children. Where a child
+    chain leaves a junction it may run next to its parent's or sibling's
+    chain for a voxel or two; its start is trimmed to the last voxel touching
+    the chains already drawn, so the centerline stays a digital tree.
     """
     spacing = np.asarray(spacing, float)
+    shape_a = np.asarray(shape)
     out = np.zeros(shape, dtype=bool)
     for pts, _ in polylines:
         vox = np.rint(pts / spacing).astype(int)
         keep = np.ones(len(vox), bool)
         keep[1:] = np.any(vox[1:] != vox[:-1], axis=1)
         vox = _thin_chain(vox[keep])
-        out[tuple(vox.T)] = True
+        start = 0
+        for i, v in enumerate(vox):
+            lo = np.maximum(v - 1, 0)
+            hi = np.minimum(v + 2, shape_a)
+            if out[tuple(slice(a, b) for a, b in zip(lo, hi))].any():
+                start = i
+        if out[tuple(vox[start])]:
+            start += 1
+        out[tuple(vox[start:].T)] = True
     return out
 
 
@@ -435,14 +447,15 @@ def render_probability(mask: np.ndarray, spacing, seed: int) -> np.ndarray:
     The mask blurred with a Gaussian (sigma 0.4 µm: soft edges, and
     ``prob > 0.5`` still matches the mask closely, thin vessels included),
     plus smooth noise (sigma 1.5 µm, amplitude ~0.1) confined to the
-    neighbourhood of the vessels, clipped to [0, 1]. The background far from
-    the vessels stays exactly 0, which keeps the file small.
+    neighbourhood of the vessels, clipped to [0, 1]. Both Gaussians are
+    truncated at 4 sigma, so the map is exactly 0 farther than 4 µm from the
+    vessels, which keeps the file small.
     """
     rng = np.random.default_rng(seed + 1000)
     spacing = np.asarray(spacing, float)
     m = mask.astype(np.float32)
-    blurred = ndi.gaussian_filter(m, sigma=tuple(0.4 / spacing))
-    envelope = ndi.gaussian_filter(m, sigma=tuple(2.0 / spacing))
+    blurred = ndi.gaussian_filter(m, sigma=tuple(0.4 / spacing), truncate=4.0)
+    envelope = ndi.gaussian_filter(m, sigma=tuple(1.0 / spacing), truncate=4.0)
     envelope /= max(float(envelope.max()), 1e-6)
     noise = ndi.gaussian_filter(rng.standard_normal(mask.shape, dtype=np.float32),
                                 sigma=tuple(1.5 / spacing))
@@ -479,6 +492,8 @@ def check(mask: np.ndarray, centerline: np.ndarray, name: str) -> None:
     assert not (centerline & ~mask).any(), f"{name}: centerline leaves the mask"
     _, n_cl = ndi.label(centerline, structure=structure)
     assert n_cl == 1, f"{name}: centerline has {n_cl} components, expected 1"
+    chi = euler_number(centerline, connectivity=mask.ndim)
+    assert chi == 1, f"{name}: centerline Euler number {chi}, expected 1 (a tree)"
     assert not mask[(0, -1), ...].any() and not mask[..., (0, -1)].any(), f"{name}: touches border"
 
 

@@ -42,6 +42,16 @@ def files(tmp_path_factory):
     img2d[12:18, 4:36] = 1
     img2d[4:26, 18:23] = 1
     write_volume(paths["img2d"], img2d, spacing=(0.5, 0.5))
+    # a probability map (float input: the soft skeleton reports every iteration)
+    from scipy import ndimage as ndi
+
+    prob = ndi.uniform_filter(vol.astype(np.float32), 3)
+    paths["prob"] = d / "prob.npy"
+    write_volume(paths["prob"], np.clip(prob, 0, 1))
+    labels = vol.astype(np.uint16)
+    labels[:, :, 14:] *= 7  # two labels, 1 and 7
+    paths["labels"] = d / "labels.tif"
+    write_volume(paths["labels"], labels)
     # two binary skeleton-like volumes for compare
     ref = np.zeros((24, 24, 24), bool)
     ref[12, 12, 3:21] = True
@@ -113,6 +123,62 @@ def test_skeletonize_round_trip(files, tmp_path, capsys, method, kind):
     assert _snapshot(files) == before  # inputs untouched
 
 
+def test_anisotropy_warning_is_one_line(files, tmp_path, capsys):
+    # SPACING is (2.0, 0.5, 0.5): the library warns, the CLI shows it on one line
+    code, _, stderr = _run(
+        ["skeletonize", files["tif"], "-o", tmp_path / "w.tif", "--quiet"], capsys
+    )
+    assert code == 0
+    assert stderr.startswith("soft-skeleton: warning: ")
+    assert stderr.count("\n") == 1 and "anisotropic" in stderr
+
+
+def test_skeletonize_label_image(files, tmp_path, capsys):
+    out = tmp_path / "labels_skel.tif"
+    code, _, stderr = _run(["skeletonize", files["labels"], "-o", out, "-q"], capsys)
+    assert code == 0, stderr
+    skel = read_volume(out)[0]
+    assert skel.dtype == np.uint16
+    assert set(np.unique(skel).tolist()) == {0, 1, 7}
+    assert stderr.startswith("soft-skeleton: warning: ") and "label image with 2 labels" in stderr
+    code, _, stderr = _run(
+        ["skeletonize", files["labels"], "-o", out.with_name("x.tif"), "--no-threshold"], capsys
+    )
+    assert code == 2 and "label image with 2 labels" in stderr
+    assert not out.with_name("x.tif").exists()
+
+
+def test_skeletonize_probability_map(files, tmp_path, capsys):
+    out = tmp_path / "pm.npy"
+    code, _, stderr = _run(
+        ["skeletonize", files["prob"], "-o", out, "--no-threshold", "-q"], capsys
+    )
+    assert code == 0, stderr
+    soft = np.load(out)
+    assert soft.dtype == np.float32 and 0 < soft.max() <= 1
+    assert np.unique(soft).size > 2  # real soft values
+    code, _, stderr = _run(
+        ["skeletonize", files["prob"], "-o", out, "--method", "lee", "--threshold", "0.5", "-q"],
+        capsys,
+    )
+    assert code == 0, stderr
+    assert np.load(out).dtype == bool
+
+
+def test_skeletonize_normalize_integer_intensities(files, tmp_path, capsys):
+    prob = np.load(files["prob"])
+    as_uint8 = files["prob"].with_name("prob_uint8.npy")
+    np.save(as_uint8, np.round(prob * 255).astype(np.uint8))
+    out = tmp_path / "n.npy"
+    code, _, stderr = _run(["skeletonize", as_uint8, "-o", out, "--normalize", "-q"], capsys)
+    assert code == 0 and stderr == ""
+    skel = np.load(out)
+    assert skel.dtype == bool and skel.any()
+    ref = tmp_path / "ref.npy"
+    assert main(["skeletonize", str(files["prob"]), "-o", str(ref), "-q", "--normalize"]) == 0
+    assert (skel != np.load(ref)).mean() < 0.01
+
+
 def test_skeletonize_iterations(files, tmp_path, capsys):
     auto = tmp_path / "auto.npy"
     code, stdout, stderr = _run(
@@ -145,6 +211,7 @@ def test_skeletonize_per_slice(files, tmp_path, capsys):
 
 
 def test_skeletonize_no_threshold_gives_float(files, tmp_path, capsys):
+    # a mask gives a float32 0/1 map (the soft skeleton of a binary mask is binary)
     out = tmp_path / "soft.tif"
     code, stdout, stderr = _run(
         ["skeletonize", files["tif"], "-o", out, "--no-threshold", "--quiet"], capsys
@@ -166,13 +233,21 @@ def test_skeletonize_threshold_gives_binary(files, tmp_path, capsys):
     assert set(np.unique(skel).tolist()) <= {0, 1}
 
 
-def test_skeletonize_2d(files, tmp_path, capsys):
+@pytest.mark.parametrize("method", ["soft", "lee"])
+def test_skeletonize_2d(files, tmp_path, capsys, method):
     out = tmp_path / "skel2d.tif"
-    code, stdout, stderr = _run(["skeletonize", files["img2d"], "-o", out, "-q"], capsys)
+    code, stdout, stderr = _run(
+        ["skeletonize", files["img2d"], "-o", out, "--method", method, "-q"], capsys
+    )
     assert code == 0, stderr
     skel, spacing = read_volume(out)
     assert skel.shape == (30, 40) and spacing == (0.5, 0.5)
     assert np.count_nonzero(skel) > 0
+    # --per-slice has no effect on a 2D image
+    out2 = tmp_path / "skel2d_ps.tif"
+    assert main(["skeletonize", str(files["img2d"]), "-o", str(out2),
+                 "--method", method, "--per-slice", "-q"]) == 0
+    np.testing.assert_array_equal(read_volume(out2)[0], skel)
 
 
 class _FakeTTY(io.StringIO):
@@ -184,12 +259,12 @@ def test_progress_bar_is_shown_on_a_tty(files, tmp_path, monkeypatch, capsys):
     fake = _FakeTTY()
     monkeypatch.setattr(sys, "stderr", fake)
     out = tmp_path / "p.npy"
-    code = main(["skeletonize", str(files["npy"]), "-o", str(out), "--iterations", "5"])
+    code = main(["skeletonize", str(files["prob"]), "-o", str(out), "--iterations", "5"])
     stdout = capsys.readouterr().out
     assert code == 0, fake.getvalue()
     shown = fake.getvalue()
     assert "soft" in shown and "%" in shown  # tqdm bar with its description
-    assert "\r" in shown
+    assert "5/5" in shown and "\r" in shown
     assert str(out) in stdout
 
     fake2 = _FakeTTY()
@@ -281,7 +356,6 @@ def _error_cases(files, out):
         "bad threshold": ["skeletonize", files["npy"], "-o", out, "--threshold", "nan"],
         "both thresholds": ["skeletonize", files["npy"], "-o", out, "--threshold", "0.5",
                             "--no-threshold"],
-        "per-slice 2D": ["skeletonize", files["img2d"], "-o", out, "--per-slice"],
         "output ext": ["skeletonize", files["npy"], "-o", out.with_suffix(".png")],
         "output dir missing": ["skeletonize", files["npy"], "-o", out.parent / "nope" / out.name],
         "output is input": ["skeletonize", files["npy"], "-o", files["npy"]],
@@ -422,7 +496,7 @@ def test_subprocess_error(files, tmp_path):
 
 def test_subprocess_skeletonize(files, tmp_path):
     out = tmp_path / "out.npy"
-    proc = _subprocess(["skeletonize", files["tif"], "-o", out, "--method", "lee"], tmp_path)
+    proc = _subprocess(["skeletonize", files["npy"], "-o", out, "--method", "lee"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # not a TTY: no progress bar
     assert proc.stdout.count("\n") == 1 and str(out) in proc.stdout

@@ -12,7 +12,7 @@ from .metrics import (
     compare,
     difference_labels,
 )
-# samples: added once samples.py lands
+from .samples import Sample, list_samples, load_sample
 from .skeletonize import METHODS, available_devices, skeletonize
 from .soft import soft_skeleton
 
@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 __all__ = [
     "METHODS",
     "ClDiceScore",
+    "Sample",
     "SkeletonComparison",
     "__version__",
     "available_devices",
@@ -27,6 +28,8 @@ __all__ = [
     "cldice",
     "compare",
     "difference_labels",
+    "list_samples",
+    "load_sample",
     "skeletonize",
     "soft_skeleton",
 ]

@@ -62,6 +62,8 @@ class _Parser(argparse.ArgumentParser):
     that every error is reported as one line by :func:`main`."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        if message.endswith("required: COMMAND"):
+            message = "missing command: choose 'skeletonize' or 'compare' (see soft-skeleton --help)"
         raise UsageError(message)
 
 
@@ -158,7 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="skeletonize a 2D/3D image",
         description=(
             "Skeletonize a 2D or 3D image and write the skeleton with the input's voxel "
-            "spacing. Nonzero input voxels are foreground unless --normalize is given."
+            "spacing. Boolean images and integer images with one nonzero value are masks; "
+            "integer images with several values are label images (each label is skeletonized "
+            "on its own and keeps its id); floating-point images are probability maps in "
+            "[0, 1]. With --normalize, any non-boolean image is an intensity image rescaled "
+            "to [0, 1] (use it for probability maps stored as 0-255 integers)."
         ),
     )
     sk.add_argument("input", metavar="INPUT", help="input image (.tif, .tiff or .npy)")
@@ -179,15 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
     thr = sk.add_mutually_exclusive_group()
     thr.add_argument(
         "--threshold", type=_finite_float_type, default=None, metavar="T",
-        help="binarize the soft skeleton at T (default: the library's default)",
+        help="binarize the soft skeleton (and a probability-map input for 'lee') as "
+        "value > T (default: 0.5)",
     )
     thr.add_argument(
         "--no-threshold", action="store_true",
-        help="keep the soft skeleton as floating-point values (no binarization)",
+        help="write the soft skeleton as floating-point values instead of binarizing it "
+        "(masks and probability maps only)",
     )
     sk.add_argument(
         "--per-slice", action="store_true",
-        help="skeletonize each 2D slice along axis 0 of a 3D image separately",
+        help="skeletonize each 2D slice along axis 0 of a 3D image separately "
+        "(no effect on 2D images)",
     )
     sk.add_argument(
         "--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
@@ -195,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sk.add_argument(
         "--normalize", action="store_true",
-        help="rescale the input intensities to [0, 1] before skeletonizing",
+        help="treat the input as an intensity image and rescale it linearly to [0, 1] "
+        "(min to 0, max to 1): for integer probability maps (0-255) and float images "
+        "outside [0, 1]",
     )
     sk.add_argument("-q", "--quiet", action="store_true", help="do not show a progress bar")
     sk.set_defaults(func=_cmd_skeletonize)
@@ -341,6 +352,8 @@ class _ProgressBar:
             else:
                 self.bar.reset(total=total)
                 self.bar.update(done)
+            if total is not None and done >= total:
+                self.bar.refresh()  # show the finished state despite tqdm's rate limit
         except Exception:
             self.enabled = False
             self.close()
@@ -366,8 +379,32 @@ def _format_shape(shape: Sequence[int]) -> str:
 def _cmd_skeletonize(args: argparse.Namespace) -> int:
     _check_output(args.output, [args.input])
     data, spacing = _read_image(args.input, "input")
-    if args.per_slice and data.ndim != 3:
-        raise InputError(f"--per-slice needs a 3D image; '{args.input}' is 2D")
+
+    if data.dtype.kind in "iu":
+        if args.normalize:
+            # an intensity or probability image stored as integers (e.g. uint8
+            # 0-255): the library rescales it to [0, 1]
+            data = data.astype(np.float32)
+        else:
+            # integer images are label images for the library (each label on
+            # its own, ids kept); one with a single nonzero value is a mask
+            values = np.unique(data)
+            nonzero = values[values != 0]
+            if nonzero.size <= 1:
+                data = data != 0
+            elif args.no_threshold:
+                raise InputError(
+                    f"--no-threshold needs a mask or probability map, but '{args.input}' is "
+                    f"read as a label image with {nonzero.size} labels (add --normalize if it "
+                    "is an intensity or probability image)"
+                )
+            else:
+                warnings.warn(
+                    f"'{args.input}' is read as a label image with {nonzero.size} labels, each "
+                    "skeletonized on its own; add --normalize if it is an intensity or "
+                    "probability image",
+                    stacklevel=1,
+                )
 
     skeletonize = _library_function("skeletonize", "skeletonize")
     kwargs: dict[str, Any] = dict(
@@ -399,10 +436,10 @@ def _cmd_skeletonize(args: argparse.Namespace) -> int:
         count = f"{int(np.count_nonzero(result))} nonzero voxels (soft values)"
     else:
         count = f"{int(np.count_nonzero(result))} skeleton voxels"
-    iters = "n/a" if iterations_used is None else str(iterations_used)
+    iters = "iterations n/a" if iterations_used is None else f"{iterations_used} iterations"
     print(
         f"{args.output}: shape {_format_shape(result.shape)} {result.dtype}, {count}, "
-        f"{iters} iterations, {seconds:.2f} s"
+        f"{iters}, {seconds:.2f} s"
     )
     return EXIT_OK
 

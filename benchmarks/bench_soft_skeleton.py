@@ -1,0 +1,204 @@
+"""Speed and memory of the soft skeleton against baselines run in the same process.
+
+Every figure is a ratio against a baseline measured in the same run (these
+machines are noisy), printed one per line, with the issue's target beside it:
+
+* binary vessel volume 256³, 10 iterations: vs the naive max-pool formula
+  (≥ 100×) and vs ``skimage.morphology.skeletonize`` (≥ 2×);
+* dense smooth probability map 160³ (no zeros), 10 iterations: vs naive (≥ 10×);
+* forward + backward 96³, 10 iterations: peak memory (≤ 1/3 of naive) and time
+  (≥ 2×), each measured in a fresh subprocess;
+* on a CUDA GPU, when there is one: 512³ float32 vs naive on the same GPU (≥ 5×)
+  and equality of the results.
+
+Run:  python benchmarks/bench_soft_skeleton.py [--quick] [--threads 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.ndimage as ndi
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the naive formula lives beside the tests
+sys.path.insert(0, str(ROOT / "src"))
+
+from naive_reference import naive_soft_skeleton  # noqa: E402
+
+from napari_soft_skeleton import skeletonize, soft_skeleton  # noqa: E402
+
+
+def timeit(fn, repeat: int) -> float:
+    """Median wall time of ``repeat`` calls (after one warm-up call when repeat > 1)."""
+    if repeat > 1:
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def vessel_mask(size: int) -> np.ndarray:
+    """The shipped synthetic vessel tree of that size, or a generated stand-in."""
+    try:
+        from napari_soft_skeleton import load_sample
+
+        return load_sample(f"vessel_{size}").mask
+    except Exception:  # noqa: BLE001 - samples not available: make tubes
+        from skimage.draw import line_nd
+
+        rng = np.random.default_rng(0)
+        lines = np.zeros((size,) * 3, bool)
+        for _ in range(40):
+            lines[line_nd(rng.integers(0, size, 3), rng.integers(0, size, 3))] = True
+        return ndi.distance_transform_edt(~lines) < 3
+
+
+def dense_map(size: int) -> torch.Tensor:
+    rng = np.random.default_rng(1)
+    field = ndi.gaussian_filter(rng.random((size,) * 3), 4)
+    field = (field - field.min()) / (field.max() - field.min()) * 0.98 + 0.01
+    return torch.from_numpy(field.astype(np.float32))[None, None]
+
+
+def report(rows: list, name: str, ratio: float, target: str, ok: bool, detail: str) -> None:
+    rows.append({"case": name, "ratio": ratio, "target": target, "pass": ok, "detail": detail})
+    print(f"{name:<46} {ratio:9.1f}x   target {target:<8} {'PASS' if ok else 'FAIL'}   {detail}", flush=True)
+
+
+def bench_binary(rows, size: int, repeat: int) -> None:
+    from skimage.morphology import skeletonize as sk_skeletonize
+
+    mask = vessel_mask(size)
+    x = torch.from_numpy(mask.astype(np.float32))[None, None]
+    t_fast = timeit(lambda: soft_skeleton(x, 10), repeat)
+    t_np = timeit(lambda: skeletonize(mask, "soft", iterations=10), repeat)
+    t_lee = timeit(lambda: sk_skeletonize(mask), max(repeat - 1, 1))
+    t0 = time.perf_counter()
+    naive = naive_soft_skeleton(x, 10)
+    t_naive = time.perf_counter() - t0
+    same = torch.equal(naive, soft_skeleton(x, 10))
+    info = f"foreground {mask.mean():.2%}, equal to naive: {same}"
+    report(rows, f"binary {size}^3 soft_skeleton vs naive", t_naive / t_fast, ">=100", t_naive / t_fast >= 100 and same,
+           f"naive {t_naive:.2f} s, ours {t_fast * 1e3:.0f} ms; {info}")
+    report(rows, f"binary {size}^3 soft_skeleton vs skimage Lee", t_lee / t_fast, ">=2", t_lee / t_fast >= 2,
+           f"Lee {t_lee * 1e3:.0f} ms, ours {t_fast * 1e3:.0f} ms")
+    report(rows, f"binary {size}^3 skeletonize(mask) vs skimage Lee", t_lee / t_np, ">=2", t_lee / t_np >= 2,
+           f"Lee {t_lee * 1e3:.0f} ms, skeletonize {t_np * 1e3:.0f} ms")
+
+
+def bench_dense(rows, size: int, repeat: int) -> None:
+    x = dense_map(size)
+    t_fast = timeit(lambda: soft_skeleton(x, 10), repeat)
+    t_naive = timeit(lambda: naive_soft_skeleton(x, 10), max(repeat - 1, 1))
+    same = torch.equal(naive_soft_skeleton(x, 10), soft_skeleton(x, 10))
+    report(rows, f"dense {size}^3 soft_skeleton vs naive", t_naive / t_fast, ">=10", t_naive / t_fast >= 10 and same,
+           f"naive {t_naive * 1e3:.0f} ms, ours {t_fast * 1e3:.0f} ms, equal: {same}")
+
+
+_CHILD = r"""
+import resource, sys, time, torch
+sys.path.insert(0, {tests!r}); sys.path.insert(0, {src!r})
+torch.set_num_threads({threads})
+from naive_reference import naive_soft_skeleton
+from napari_soft_skeleton import soft_skeleton
+fn = naive_soft_skeleton if {naive!r} else soft_skeleton
+g = torch.Generator().manual_seed(0)
+x0 = torch.rand((1, 1) + ({size},) * 3, generator=g)
+w = torch.rand(x0.shape, generator=g)
+def run():
+    x = x0.clone().requires_grad_()
+    (fn(x, 10) * w).sum().backward()
+    return x.grad
+run()  # warm-up; the peak below includes it, both sides alike
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+times = []
+for _ in range({repeat}):
+    t0 = time.perf_counter(); run(); times.append(time.perf_counter() - t0)
+print(sorted(times)[len(times) // 2], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _child_run(size: int, naive: bool, repeat: int, threads: int) -> tuple[float, float]:
+    """(median seconds, peak RSS in MiB) of forward+backward in a fresh process."""
+    code = _CHILD.format(tests=str(ROOT / "tests"), src=str(ROOT / "src"), size=size,
+                         naive=naive, repeat=repeat, threads=threads)
+    base_code = code.replace("fn(x, 10)", "x").replace("run()  # warm-up", "pass  #")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    base = subprocess.run([sys.executable, "-c", base_code], capture_output=True, text=True, check=True)
+    seconds, peak = out.stdout.split()
+    _, base_peak = base.stdout.split()
+    return float(seconds), (float(peak) - float(base_peak)) / 1024
+
+
+def bench_backward(rows, size: int, repeat: int, threads: int) -> None:
+    t_naive, m_naive = _child_run(size, True, repeat, threads)
+    t_fast, m_fast = _child_run(size, False, repeat, threads)
+    m_fast = max(m_fast, 0.5)  # RSS resolution: small runs may not grow the process at all
+    report(rows, f"fwd+bwd {size}^3 peak memory naive/ours", m_naive / m_fast, ">=3", m_naive / m_fast >= 3,
+           f"naive {m_naive:.0f} MiB, ours {m_fast:.0f} MiB (peak RSS above a process holding the inputs)")
+    report(rows, f"fwd+bwd {size}^3 time naive/ours", t_naive / t_fast, ">=2", t_naive / t_fast >= 2,
+           f"naive {t_naive * 1e3:.0f} ms, ours {t_fast * 1e3:.0f} ms")
+
+
+def bench_cuda(rows, size: int, repeat: int) -> None:
+    if not torch.cuda.is_available():
+        print(f"{'cuda ' + str(size) + '^3':<46} skipped: no CUDA device here")
+        return
+    dev = torch.device("cuda")
+    x = dense_map(size).to(dev)
+
+    def sync(fn):
+        def run():
+            fn()
+            torch.cuda.synchronize()
+        return run
+
+    t_fast = timeit(sync(lambda: soft_skeleton(x, 10)), repeat)
+    t_naive = timeit(sync(lambda: naive_soft_skeleton(x, 10)), repeat)
+    same = torch.equal(naive_soft_skeleton(x, 10), soft_skeleton(x, 10))
+    report(rows, f"cuda dense {size}^3 float32 vs naive", t_naive / t_fast, ">=5", t_naive / t_fast >= 5 and same,
+           f"{torch.cuda.get_device_name()}: naive {t_naive * 1e3:.1f} ms, ours {t_fast * 1e3:.1f} ms, equal: {same}")
+    mask = torch.from_numpy(vessel_mask(256).astype(np.float32))[None, None].to(dev)
+    same = torch.equal(naive_soft_skeleton(mask, 10), soft_skeleton(mask, 10))
+    t_fast = timeit(sync(lambda: soft_skeleton(mask, 10)), repeat)
+    t_naive = timeit(sync(lambda: naive_soft_skeleton(mask, 10)), repeat)
+    report(rows, "cuda binary 256^3 vs naive", t_naive / t_fast, "info", same,
+           f"naive {t_naive * 1e3:.1f} ms, ours {t_fast * 1e3:.1f} ms, equal: {same}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, one repeat (a smoke run)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    repeat = 1 if args.quick else 3
+    print(f"torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs, "
+          f"cuda: {torch.cuda.is_available()}", flush=True)
+    rows: list = []
+    bench_binary(rows, 64 if args.quick else 256, repeat)
+    bench_dense(rows, 48 if args.quick else 160, repeat)
+    bench_backward(rows, 32 if args.quick else 96, repeat, args.threads)
+    bench_cuda(rows, 512, repeat)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0 if all(r["pass"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
