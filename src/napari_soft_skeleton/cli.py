@@ -178,9 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
         "topology-preserving thinning (Lee et al. 1994)",
     )
     sk.add_argument(
-        "--iterations", type=_iterations_type, default="auto", metavar="N|auto",
+        "--iterations", type=_iterations_type, default=10, metavar="N|auto",
         help="number of soft-skeleton iterations, or 'auto' to iterate until the "
-        "image is fully eroded (default: auto)",
+        "result stops changing (default: 10)",
     )
     thr = sk.add_mutually_exclusive_group()
     thr.add_argument(

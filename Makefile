@@ -1,0 +1,35 @@
+# Set-up and everyday commands.  `make demo` and `make test` work on a fresh
+# machine: they create .venv, install CPU torch (before the project, so that
+# pip does not fetch a CUDA build) and the package, then run.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+OUT    := out
+SAMPLE := sample_volumes/vessel_256_mask.tif
+
+.PHONY: install demo test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[testing]"
+	touch $@
+
+demo: install
+	mkdir -p $(OUT)
+	$(BIN)/soft-skeleton skeletonize $(SAMPLE) -o $(OUT)/vessel_256_soft.tif --iterations auto
+	$(BIN)/soft-skeleton skeletonize $(SAMPLE) -o $(OUT)/vessel_256_lee.tif --method lee
+	$(BIN)/soft-skeleton compare $(OUT)/vessel_256_lee.tif $(OUT)/vessel_256_soft.tif \
+		--json $(OUT)/vessel_256_compare.json --figure $(OUT)/vessel_256_compare.png
+	@echo "results: $(OUT)/vessel_256_soft.tif, $(OUT)/vessel_256_lee.tif, $(OUT)/vessel_256_compare.json, $(OUT)/vessel_256_compare.png"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/bench_soft_skeleton.py
+
+clean:
+	rm -rf $(VENV) $(OUT)
