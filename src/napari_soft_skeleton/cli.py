@@ -552,7 +552,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # everything is rendered in memory before any file is written
     json_text = None
     if args.json_path is not None:
-        json_text = json.dumps(_jsonable(result.to_dict()), indent=2, allow_nan=False) + "\n"
+        json_text = json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
     figure_bytes = None
     if args.figure_path is not None:
         fmt = Path(args.figure_path).suffix.lower().lstrip(".")
@@ -567,21 +567,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     print(_format_table(result, args.a, args.b, args.mask))
     return EXIT_OK
-
-
-def _jsonable(value: Any) -> Any:
-    """numpy scalars/arrays to Python objects, non-finite floats to None."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 # ---------------------------------------------------------------------------

@@ -444,8 +444,21 @@ def _matched(
 # ---------------------------------------------------------------------------
 
 
+class _JSONFields:
+    """``to_dict()`` for the result dataclasses below."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as JSON-serialisable Python objects.
+
+        Tuples and arrays become lists, numpy scalars become Python numbers
+        and NaN becomes ``None``, so ``json.dumps(result.to_dict(),
+        allow_nan=False)`` works.
+        """
+        return {name: _to_builtin(getattr(self, name)) for name in self.__dataclass_fields__}
+
+
 @dataclass(eq=False)
-class SkeletonComparison:
+class SkeletonComparison(_JSONFields):
     """Result of :func:`compare`: agreement between two skeletons.
 
     Attributes
@@ -546,17 +559,6 @@ class SkeletonComparison:
         order = np.lexsort((valid, -unmatched[valid], agreement[valid]))
         return valid[order][: int(k)].astype(np.intp)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the comparison as JSON-serialisable Python objects.
-
-        Tuples and arrays become lists, numpy scalars become Python numbers
-        and NaN becomes ``None``, so ``json.dumps(result.to_dict(),
-        allow_nan=False)`` works.
-        """
-        return {
-            name: _to_builtin(getattr(self, name))
-            for name in self.__dataclass_fields__
-        }
 
 
 def compare(
@@ -736,7 +738,7 @@ def compare(
 
 
 @dataclass
-class ClDiceScore:
+class ClDiceScore(_JSONFields):
     """Result of :func:`cldice`.
 
     Attributes
@@ -757,12 +759,6 @@ class ClDiceScore:
     n_prediction_skeleton: int
     n_target_skeleton: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the score as JSON-serialisable Python objects."""
-        return {
-            name: _to_builtin(getattr(self, name))
-            for name in self.__dataclass_fields__
-        }
 
 
 def cldice(
