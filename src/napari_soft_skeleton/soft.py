@@ -238,6 +238,12 @@ def _binary_forward(x: torch.Tensor, iterations: int) -> tuple[torch.Tensor, int
     (work proportional to the foreground); everything else takes the dense
     boolean path below.  Both give exactly the formula's values.
     """
+    flat = x.reshape(x.shape[0], -1)
+    full = flat.all(dim=1) if x.dtype == torch.bool else (flat == 1).all(dim=1)
+    if bool(full.any()):  # an all-foreground image never erodes: its skeleton is empty
+        mask = x.bool()
+        x = mask.clone() if mask is x else mask  # never write into the caller's tensor
+        x[full] = False
     if x.device.type == "cpu":
         mask = x.numpy() if x.dtype == torch.bool else x.bool().numpy()
         if np.count_nonzero(mask) <= SPARSE_FRACTION * mask.size:
@@ -259,8 +265,6 @@ def _dense_binary_forward(x: torch.Tensor, iterations: int) -> tuple[torch.Tenso
     count_dtype = torch.uint8 if cap <= 255 else torch.int32
     level = x.bool()
     dist = level.to(count_dtype)
-    if bool(level.all()):  # all foreground: erosion changes nothing, every top-hat is 0
-        return torch.zeros_like(level), 0
     buf = torch.empty_like(level)
     for _ in range(1, cap):
         nxt = morph.binary_erode(level, out=buf)
