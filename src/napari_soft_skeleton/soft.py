@@ -36,7 +36,7 @@ import torch
 from . import _morphology as morph
 from ._binary import sparse_binary_soft_skeleton
 
-__all__ = ["soft_skeleton", "soft_skeleton_levels", "check_soft_input"]
+__all__ = ["soft_skeleton", "soft_skeleton_steps", "soft_skeleton_levels", "check_soft_input"]
 
 
 def check_soft_input(img, iterations, *, allow_auto: bool = False) -> None:
@@ -131,6 +131,30 @@ def soft_skeleton_levels(
             return torch.zeros_like(img), 0
         out, used = _crop_and_run(x, iterations, callback)
     return out.reshape(shape), used
+
+
+def soft_skeleton_steps(img: torch.Tensor, iterations: int):
+    """Walk through the soft skeleton step by step (no autograd).
+
+    Yields ``(k, eroded, skeleton)`` for ``k = 0 .. iterations``: the image
+    eroded ``k`` times (``img_k``) and the skeleton accumulated so far, which
+    after the last step equals :func:`soft_skeleton`.  Each yielded tensor is
+    new (later steps do not overwrite it), so this costs more memory than
+    :func:`soft_skeleton`; it is meant for looking at what each iteration
+    does (the napari iteration explorer), not for training.
+    """
+    check_soft_input(img, iterations)
+    shape = img.shape
+    with torch.no_grad():
+        level = img.detach().reshape((-1,) + tuple(shape[2:]))
+        nxt = morph.erode(level)
+        skel = torch.relu(level - morph.dilate(nxt))
+        yield 0, level.reshape(shape), skel.reshape(shape)
+        for k in range(1, iterations + 1):
+            level, nxt = nxt, morph.erode(nxt)
+            delta = torch.relu(level - morph.dilate(nxt))
+            skel = skel + torch.relu(delta - skel * delta)
+            yield k, level.reshape(shape), skel.reshape(shape)
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,183 @@
+"""What every widget needs: layers in and out, and background jobs.
+
+* :func:`layer_array` turns the chosen layer into a NumPy array, or raises
+  :class:`UserError` with one sentence for the user (no layer, RGB, wrong
+  number of dimensions, empty).
+* :func:`put_layer` adds a result layer placed exactly on its source layer
+  (scale, translate, rotate, shear, affine), or updates the layer of that name
+  that an earlier run made, instead of piling up copies.
+* :class:`Job` runs a library call in a napari worker thread with a progress
+  bar in the activity dock and a cancel that really stops it, and reports the
+  outcome as a notification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from napari.layers import Image, Labels, Layer
+from napari.qt.threading import create_worker
+from napari.utils import progress as napari_progress
+from napari.utils.colormaps import DirectLabelColormap
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import QObject, Signal
+
+#: Metadata key marking the layers this plugin made (value: the run's settings).
+METADATA_KEY = "napari_soft_skeleton"
+
+
+class UserError(ValueError):
+    """A problem the user can fix; its message is shown as a notification."""
+
+
+class Cancelled(Exception):
+    """Raised inside a job's progress callback once the user pressed Cancel."""
+
+
+def layer_array(layer: Layer | None, *, allow_4d: bool = True) -> np.ndarray:
+    """The data of an Image or Labels layer as an array, checked for skeletonizing."""
+    if layer is None:
+        raise UserError("Select an Image or Labels layer first.")
+    if not isinstance(layer, (Image, Labels)):
+        raise UserError(f"Layer '{layer.name}' is a {type(layer).__name__} layer; pick an Image or Labels layer.")
+    if isinstance(layer, Image) and layer.rgb:
+        raise UserError(f"Layer '{layer.name}' is an RGB(A) image; pick a single-channel layer.")
+    data = layer.data[0] if layer.multiscale else layer.data
+    ndim = len(data.shape)
+    allowed = (2, 3, 4) if allow_4d else (2, 3)
+    if ndim not in allowed:
+        kinds = "2D, 3D or 4D (time, z, y, x)" if allow_4d else "2D or 3D"
+        raise UserError(f"Layer '{layer.name}' is {ndim}D; expected a {kinds} layer.")
+    array = np.asarray(data)
+    if array.dtype.kind not in "biuf":
+        raise UserError(f"Layer '{layer.name}' has data of type {array.dtype}; expected numbers.")
+    if not array.any():
+        raise UserError(f"Layer '{layer.name}' is empty (all zero); there is nothing to skeletonize.")
+    return array
+
+
+def layer_spacing(layer: Layer, ndim: int) -> tuple[float, ...]:
+    """The layer's scale along its last ``ndim`` axes (the voxel spacing)."""
+    return tuple(float(s) for s in layer.scale[-ndim:])
+
+
+def placement(layer: Layer) -> dict[str, Any]:
+    """Keyword arguments that place a new layer exactly on ``layer``."""
+    return {
+        "scale": tuple(layer.scale),
+        "translate": tuple(layer.translate),
+        "rotate": np.asarray(layer.rotate),
+        "shear": np.asarray(layer.shear),
+        "affine": np.asarray(layer.affine.affine_matrix),
+    }
+
+
+def put_layer(viewer, data: np.ndarray, *, name: str, kind: str, source: Layer, settings: dict, **kwargs) -> Layer:
+    """Add a result layer on top of ``source``, or update the one an earlier run made.
+
+    ``kind`` is ``"image"`` or ``"labels"``.  A layer counts as "the one an
+    earlier run made" when it has the same name and kind and carries this
+    plugin's metadata; it then gets the new data and placement.
+    """
+    layer_type = Image if kind == "image" else Labels
+    meta = {METADATA_KEY: dict(settings, source=source.name)}
+    existing = viewer.layers[name] if name in viewer.layers else None
+    if isinstance(existing, layer_type) and METADATA_KEY in existing.metadata:
+        existing.data = data
+        for key, value in placement(source).items():
+            setattr(existing, key, value)
+        existing.metadata = {**existing.metadata, **meta}
+        return existing
+    if existing is not None:  # a user's layer of that name: never touch it
+        name = f"{name} [{len(viewer.layers)}]"
+    add = viewer.add_image if kind == "image" else viewer.add_labels
+    return add(data, name=name, metadata=meta, **placement(source), **kwargs)
+
+
+def single_colour(colour: str):
+    """A labels colormap drawing label 1 in ``colour`` (for binary skeletons)."""
+    return DirectLabelColormap(color_dict={None: "transparent", 0: "transparent", 1: colour})
+
+
+class _ProgressBridge(QObject):
+    """Carries progress from the worker thread to the GUI thread (queued signal)."""
+
+    advanced = Signal(int, int)
+
+
+class Job:
+    """One background computation at a time, with progress and cancel.
+
+    ``start(fn, ...)`` runs ``fn(progress)`` in a worker thread, where
+    ``progress(done, total)`` is the callback the library functions accept;
+    it raises :class:`Cancelled` once :meth:`cancel` was called, which stops
+    the library at its next step.  ``on_done(result)`` runs in the GUI thread.
+    Errors become one-sentence notifications.
+    """
+
+    def __init__(self) -> None:
+        self.worker = None
+        self._bar = None
+        self._bridge = _ProgressBridge()
+        self._bridge.advanced.connect(self._advance)
+        self.listeners: list[Callable[[str], None]] = []  # called with "started"/"finished"
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def start(self, fn: Callable, *, description: str, on_done: Callable[[Any], None]):
+        if self.running:
+            raise UserError("A computation is already running; wait for it or press Cancel.")
+        self._bar = napari_progress(total=0, desc=description)
+        bridge = self._bridge
+
+        def guarded(done: int, total: int) -> None:
+            if worker.abort_requested:
+                raise Cancelled
+            bridge.advanced.emit(int(done), int(total))
+
+        def work():
+            return fn(guarded)
+
+        worker = create_worker(work, _start_thread=False)
+        worker.returned.connect(on_done)
+        worker.errored.connect(self._report)
+        worker.finished.connect(self._finish)
+        self.worker = worker
+        self._notify("started")
+        worker.start()
+        return worker
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.quit()
+
+    def _advance(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            if self._bar.total != total:
+                self._bar.total = total
+            self._bar.update(done - self._bar.n)
+
+    def _report(self, err: BaseException) -> None:
+        if isinstance(err, Cancelled):
+            show_info("Cancelled; no layer was changed.")
+        elif isinstance(err, (UserError, ValueError)):
+            show_error(str(err))
+        elif isinstance(err, MemoryError):
+            show_error("Out of memory; try a smaller volume, per-slice mode or the CPU.")
+        else:
+            show_error(f"Skeletonization failed: {type(err).__name__}: {err}")
+
+    def _finish(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        self.worker = None
+        self._notify("finished")
+
+    def _notify(self, what: str) -> None:
+        for listener in self.listeners:
+            listener(what)
