@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    := out
-SAMPLE := sample_volumes/vessel_256_mask.tif
 
 .PHONY: install demo test bench clean
 
@@ -25,12 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install
-	mkdir -p $(OUT)
-	$(BIN)/soft-skeleton skeletonize $(SAMPLE) -o $(OUT)/vessel_256_soft.tif --iterations auto
-	$(BIN)/soft-skeleton skeletonize $(SAMPLE) -o $(OUT)/vessel_256_lee.tif --method lee
-	$(BIN)/soft-skeleton compare $(OUT)/vessel_256_lee.tif $(OUT)/vessel_256_soft.tif \
-		--json $(OUT)/vessel_256_compare.json --figure $(OUT)/vessel_256_compare.png
-	@echo "results: $(OUT)/vessel_256_soft.tif, $(OUT)/vessel_256_lee.tif, $(OUT)/vessel_256_compare.json, $(OUT)/vessel_256_compare.png"
+	$(BIN)/soft-skeleton demo --sample vessel_256 --out $(OUT)
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -8,8 +8,6 @@ Values are checked against independent references only:
 * ``scipy.ndimage.distance_transform_cdt`` (city-block) for the number of
   iterations ``iterations="auto"`` uses on masks.
 
-Tests marked ``xfail(strict=True)`` document bugs found in ``src/`` (see the
-reason string); remove the marker once the bug is fixed.
 """
 
 import importlib
@@ -28,24 +26,6 @@ from naive_reference import naive_soft_skeleton
 
 # the package re-exports the function under the module's name: get the module itself
 front = importlib.import_module("napari_soft_skeleton.skeletonize")
-
-BUG_DENSE_BOOL_WRITES_INPUT = (
-    "bug: _dense_binary_forward ping-pongs its erosion buffers through the caller's bool "
-    "tensor (x.bool() is x), so a dense boolean mask is overwritten in place"
-)
-BUG_INT64_NO_BACKGROUND = (
-    "bug: the compacting path for 64-bit labels maps the smallest id to 0 when no voxel "
-    "is 0, and then fills the whole output background with that id"
-)
-BUG_ZHANG_READ_ONLY = (
-    "bug: scikit-image's Zhang thinning needs a writable buffer; a read-only boolean mask "
-    "is passed through as is and fails with 'buffer source array is read-only'"
-)
-BUG_BOOL_THRESHOLD_IGNORED = (
-    "bug: for boolean masks the threshold is ignored (map > threshold is not applied), "
-    "unlike the same mask given as float 0/1"
-)
-
 
 # --------------------------------------------------------------------------
 # helpers
@@ -240,8 +220,8 @@ def test_soft_float_map_matches_naive(ndim, iterations, kind):
         0.0,
         0.5,
         0.999,
-        pytest.param(1.0, marks=pytest.mark.xfail(strict=True, reason=BUG_BOOL_THRESHOLD_IGNORED)),
-        pytest.param(-0.5, marks=pytest.mark.xfail(strict=True, reason=BUG_BOOL_THRESHOLD_IGNORED)),
+        1.0,
+        -0.5,
     ],
 )
 def test_bool_mask_threshold_is_map_greater_than_threshold(threshold):
@@ -406,8 +386,8 @@ def test_labels_huge_ids_like_small_ids(labels3d, dtype, mapping, method, kw):
     [
         np.uint8,
         np.int32,
-        pytest.param(np.int64, marks=pytest.mark.xfail(strict=True, reason=BUG_INT64_NO_BACKGROUND)),
-        pytest.param(np.uint64, marks=pytest.mark.xfail(strict=True, reason=BUG_INT64_NO_BACKGROUND)),
+        np.int64,
+        np.uint64,
     ],
 )
 def test_labels_without_background(dtype):
@@ -685,9 +665,6 @@ def test_normalize_constant_image_and_in_range_input():
 # --------------------------------------------------------------------------
 
 
-_DENSE_BOOL_XFAIL = pytest.mark.xfail(strict=True, reason=BUG_DENSE_BOOL_WRITES_INPUT)
-
-
 def _unmodified_cases():
     sparse3d = tube_mask((24, 24, 24), 2, 2.0, seed=50)
     dense2d = dense_mask((40, 40), seed=51, sigma=2.5)
@@ -697,9 +674,9 @@ def _unmodified_cases():
     return [
         pytest.param(sparse3d, {}, id="bool-sparse-3d"),
         pytest.param(sparse3d, {"iterations": "auto", "threshold": None}, id="bool-sparse-auto"),
-        pytest.param(dense2d, {"iterations": 5}, id="bool-dense-2d", marks=_DENSE_BOOL_XFAIL),
-        pytest.param(dense3d, {"iterations": "auto"}, id="bool-dense-3d", marks=_DENSE_BOOL_XFAIL),
-        pytest.param(dense3d, {"per_slice": True}, id="bool-dense-per-slice", marks=_DENSE_BOOL_XFAIL),
+        pytest.param(dense2d, {"iterations": 5}, id="bool-dense-2d"),
+        pytest.param(dense3d, {"iterations": "auto"}, id="bool-dense-3d"),
+        pytest.param(dense3d, {"per_slice": True}, id="bool-dense-per-slice"),
         pytest.param(dense2d, {"method": "lee"}, id="bool-lee"),
         pytest.param(dense2d, {"method": "zhang"}, id="bool-zhang"),
         pytest.param(fmap, {"threshold": None}, id="float64-map"),
@@ -726,16 +703,7 @@ def test_input_not_modified(arr, kw):
     assert not np.shares_memory(out, arr)
 
 
-def _read_only_cases():
-    cases = _unmodified_cases()
-    zhang = pytest.mark.xfail(strict=True, reason=BUG_ZHANG_READ_ONLY)
-    return [
-        pytest.param(*c.values, id=c.id, marks=[*c.marks, zhang]) if c.id == "bool-zhang" else c
-        for c in cases
-    ]
-
-
-@pytest.mark.parametrize("arr, kw", _read_only_cases())
+@pytest.mark.parametrize("arr, kw", _unmodified_cases())
 def test_read_only_input_accepted_and_not_modified(arr, kw):
     arr = np.array(arr)
     before = arr.copy()

@@ -242,7 +242,67 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw projections, their difference and per-slice curves (.png, .pdf or .svg)",
     )
     cmp_.set_defaults(func=_cmd_compare)
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="open napari on a sample with the widgets (or, without a display, run the CLI on it)",
+        description=(
+            "Open napari on a sample volume with the plugin's widgets docked. On a machine "
+            "without a display, skeletonize the sample with the soft and Lee methods and "
+            "compare them instead, writing the results to --out."
+        ),
+    )
+    demo.add_argument("--sample", default="vessel_256", help="sample name (default: vessel_256)")
+    demo.add_argument("--out", default="out", help="output folder without a display (default: out)")
+    demo.add_argument("--no-gui", action="store_true", help="run the command-line job even with a display")
+    demo.add_argument("-q", "--quiet", action="store_true", help="do not show progress bars")
+    demo.set_defaults(func=_cmd_demo)
     return parser
+
+
+def _has_display() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """napari with the widgets, or the command-line job on the sample."""
+    from .samples import list_samples, load_sample, samples_dir
+
+    if args.sample not in list_samples():
+        raise UsageError(f"unknown sample {args.sample!r}; expected one of {', '.join(list_samples())}")
+    if _has_display() and not args.no_gui:
+        try:
+            from ._napari._launch import open_viewer
+        except ImportError as exc:
+            raise UsageError(f"napari is not installed ({exc}); install 'napari-soft-skeleton[napari]'") from exc
+        print(f"opening napari on the {args.sample} sample with the soft, reference, compare and explorer widgets")
+        open_viewer(args.sample)
+        return 0
+    if not args.no_gui:
+        print("no display found: running the command line on the sample instead")
+    sample = load_sample(args.sample)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    source = out / f"{args.sample}_mask.tif"
+    write_volume(source, sample.mask, spacing=sample.spacing)
+    soft, lee = out / f"{args.sample}_soft.tif", out / f"{args.sample}_lee.tif"
+    quiet = ["-q"] if args.quiet else []
+    steps = [
+        ["skeletonize", str(source), "-o", str(soft), "--iterations", "auto", *quiet],
+        ["skeletonize", str(source), "-o", str(lee), "--method", "lee", *quiet],
+        ["compare", str(lee), str(soft), "--json", str(out / f"{args.sample}_compare.json"),
+         "--figure", str(out / f"{args.sample}_compare.png")],
+    ]
+    for step in steps:
+        code = main(step)
+        if code:
+            return code
+    print(f"sample from {samples_dir()}; results written to {out.resolve()}/: "
+          f"{soft.name}, {lee.name}, {args.sample}_compare.json, {args.sample}_compare.png")
+    return 0
 
 
 # ---------------------------------------------------------------------------

@@ -265,6 +265,8 @@ def skeletonize(
             result = skel
             if method == "soft" and threshold is None:
                 result = skel.astype(np.float32)
+            elif method == "soft" and not 0 <= threshold < 1:  # the 0/1 map > threshold
+                result = np.full(skel.shape, threshold < 0)
         else:
             soft_map, used = _soft_map(image, iterations, per_slice, device, progress)
             result = soft_map if threshold is None else soft_map > threshold
@@ -285,6 +287,8 @@ def _run_soft(batch: np.ndarray, iterations, device, progress: _Progress | None)
     """Soft skeleton of a NumPy batch ``(B, *spatial)`` on ``device``; returns NumPy."""
     k = _auto_cap(batch.shape[1:]) if iterations == "auto" else int(iterations)
     dev = resolve_device(device)
+    if not batch.flags.writeable:  # torch.from_numpy warns about read-only arrays
+        batch = batch.copy()
     tensor = torch.from_numpy(np.ascontiguousarray(batch))[:, None]
     if tensor.dtype == torch.bool and dev.type == "cpu":
         from .soft import _binary_forward
@@ -343,6 +347,8 @@ def _reference(mask: np.ndarray, method: str) -> np.ndarray:
 
     if not mask.any():
         return np.zeros(mask.shape, bool)
+    if not mask.flags.writeable:  # scikit-image's Zhang thinning needs a writable buffer
+        mask = mask.copy()
     skel = sk_skeletonize(mask, method=method).astype(bool, copy=False)
     if not skel.any():
         warnings.warn(
@@ -363,6 +369,9 @@ def _skeletonize_labels(labels: np.ndarray, method, iterations, per_slice, devic
     if labels.dtype.itemsize > 4 or labels.max() > np.iinfo(np.int32).max // 2:
         # find_objects lists every id up to the largest: compact sparse ids first
         ids, compact = np.unique(labels, return_inverse=True)
+        if ids[0] != 0:  # keep 0 as the background of the compact image
+            ids = np.concatenate([np.zeros(1, ids.dtype), ids])
+            compact = compact + 1
         out, used = _skeletonize_labels(
             compact.reshape(labels.shape).astype(np.int32), method, iterations, per_slice, device, progress
         )

@@ -288,6 +288,8 @@ def _dense_binary_forward(x: torch.Tensor, iterations: int) -> tuple[torch.Tenso
     cap = iterations + 2
     count_dtype = torch.uint8 if cap <= 255 else torch.int32
     level = x.bool()
+    if level is x:  # the loop below swaps buffers and writes into ``level``
+        level = level.clone()
     dist = level.to(count_dtype)
     buf = torch.empty_like(level)
     for _ in range(1, cap):

@@ -120,6 +120,7 @@ class Job:
     def __init__(self) -> None:
         self.worker = None
         self._bar = None
+        self._reported = False  # an error or "Cancelled" was already shown for this run
         self._bridge = _ProgressBridge()
         self._bridge.advanced.connect(self._advance)
         self.listeners: list[Callable[[str], None]] = []  # called with "started"/"finished"
@@ -132,6 +133,7 @@ class Job:
         if self.running:
             raise UserError("A computation is already running; wait for it or press Cancel.")
         self._bar = napari_progress(total=0, desc=description)
+        self._reported = False
         bridge = self._bridge
 
         def guarded(done: int, total: int) -> None:
@@ -142,8 +144,14 @@ class Job:
         def work():
             return fn(guarded)
 
+        def deliver(result: Any) -> None:
+            # A Cancel pressed after the last progress step (or while the
+            # result was on its way to the GUI thread) still wins.
+            if not worker.abort_requested:
+                on_done(result)
+
         worker = create_worker(work, _start_thread=False)
-        worker.returned.connect(on_done)
+        worker.returned.connect(deliver)
         worker.errored.connect(self._report)
         worker.finished.connect(self._finish)
         self.worker = worker
@@ -162,6 +170,7 @@ class Job:
             self._bar.update(done - self._bar.n)
 
     def _report(self, err: BaseException) -> None:
+        self._reported = True
         if isinstance(err, Cancelled):
             show_info("Cancelled; no layer was changed.")
         elif isinstance(err, (UserError, ValueError)):
@@ -172,6 +181,9 @@ class Job:
             show_error(f"Skeletonization failed: {type(err).__name__}: {err}")
 
     def _finish(self) -> None:
+        if self.worker is not None and self.worker.abort_requested and not self._reported:
+            # cancelled, but the function never called ``progress`` again
+            show_info("Cancelled; no layer was changed.")
         if self._bar is not None:
             self._bar.close()
             self._bar = None
