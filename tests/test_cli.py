@@ -501,3 +501,25 @@ def test_subprocess_skeletonize(files, tmp_path):
     assert proc.stderr == ""  # not a TTY: no progress bar
     assert proc.stdout.count("\n") == 1 and str(out) in proc.stdout
     assert np.count_nonzero(np.load(out)) > 0
+
+
+def test_demo_without_display_runs_the_cli_on_the_sample(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    out = tmp_path / "results"
+    code = main(["demo", "--sample", "vessel_64", "--out", str(out), "-q"])
+    stdout = capsys.readouterr().out
+    assert code == 0
+    assert "no display" in stdout and str(out.resolve()) in stdout
+    for name in ("vessel_64_soft.tif", "vessel_64_lee.tif", "vessel_64_compare.json", "vessel_64_compare.png"):
+        assert (out / name).stat().st_size > 0
+    result = json.loads((out / "vessel_64_compare.json").read_text())
+    assert result["betti_reference"][0] >= 1 and 0 < result["recall"] <= 1
+
+
+def test_demo_rejects_an_unknown_sample(tmp_path, capsys):
+    code = main(["demo", "--sample", "nope", "--out", str(tmp_path / "o"), "--no-gui"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "unknown sample 'nope'" in err
+    assert not (tmp_path / "o").exists()

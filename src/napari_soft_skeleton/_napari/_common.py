@@ -24,6 +24,8 @@ from napari.utils.colormaps import DirectLabelColormap
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QObject, Signal
 
+from ..skeletonize import _is_out_of_memory
+
 #: Metadata key marking the layers this plugin made (value: the run's settings).
 METADATA_KEY = "napari_soft_skeleton"
 
@@ -36,8 +38,12 @@ class Cancelled(Exception):
     """Raised inside a job's progress callback once the user pressed Cancel."""
 
 
-def layer_array(layer: Layer | None, *, allow_4d: bool = True) -> np.ndarray:
-    """The data of an Image or Labels layer as an array, checked for skeletonizing."""
+def layer_array(layer: Layer | None, *, allow_4d: bool = True, allow_empty: bool = False) -> np.ndarray:
+    """The data of an Image or Labels layer as an array, checked for skeletonizing.
+
+    ``allow_empty=True`` skips the all-zero check (for callers that check
+    emptiness themselves, after their own binarization).
+    """
     if layer is None:
         raise UserError("Select an Image or Labels layer first.")
     if not isinstance(layer, (Image, Labels)):
@@ -53,7 +59,7 @@ def layer_array(layer: Layer | None, *, allow_4d: bool = True) -> np.ndarray:
     array = np.asarray(data)
     if array.dtype.kind not in "biuf":
         raise UserError(f"Layer '{layer.name}' has data of type {array.dtype}; expected numbers.")
-    if not array.any():
+    if not allow_empty and not array.any():
         raise UserError(f"Layer '{layer.name}' is empty (all zero); there is nothing to skeletonize.")
     return array
 
@@ -150,7 +156,15 @@ class Job:
             if not worker.abort_requested:
                 on_done(result)
 
-        worker = create_worker(work, _start_thread=False)
+        # _ignore_errors: no re-raise in the GUI thread, and no napari relay of
+        # the raw exception (a Cancel is an exception too): _report says it once.
+        worker = create_worker(work, _start_thread=False, _ignore_errors=True)
+        relay = getattr(worker, "_relay_error", None)
+        if relay is not None:
+            try:
+                worker.errored.disconnect(relay)
+            except (TypeError, RuntimeError):
+                pass
         worker.returned.connect(deliver)
         worker.errored.connect(self._report)
         worker.finished.connect(self._finish)
@@ -175,7 +189,7 @@ class Job:
             show_info("Cancelled; no layer was changed.")
         elif isinstance(err, (UserError, ValueError)):
             show_error(str(err))
-        elif isinstance(err, MemoryError):
+        elif isinstance(err, MemoryError) or _is_out_of_memory(err):
             show_error("Out of memory; try a smaller volume, per-slice mode or the CPU.")
         else:
             show_error(f"Skeletonization failed: {type(err).__name__}: {err}")

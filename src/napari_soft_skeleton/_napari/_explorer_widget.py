@@ -25,6 +25,8 @@ from magicgui.widgets import ComboBox, Container, Label, PushButton, Slider, Spi
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_error
 from psygnal import Signal
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QSizePolicy
 
 from ..skeletonize import _as_probability
 from ..soft import soft_skeleton_steps
@@ -190,9 +192,9 @@ class IterationExplorer(Container):
         self.eroded_layer = None
         self.skeleton_layer = None
 
-        self.layer = ComboBox(label="Layer", choices=self._layer_choices, nullable=False,
+        self.layer = ComboBox(label="input layer", choices=self._layer_choices, nullable=True,
                               tooltip=_INPUT_TOOLTIP)
-        self.max_iterations = SpinBox(label="Max iterations", value=20, min=1, max=200,
+        self.max_iterations = SpinBox(label="max iterations", value=20, min=1, max=200,
                                       tooltip="The largest iteration count to look at (0 to this).")
         self.compute_button = PushButton(text="Compute",
                                          tooltip="Compute every step up to the maximum in the background.")
@@ -200,7 +202,7 @@ class IterationExplorer(Container):
         buttons = Container(widgets=[self.compute_button, self.cancel_button], layout="horizontal",
                             labels=False, label="")
         buttons.margins = (0, 0, 0, 0)
-        self.slider = Slider(label="Step", value=0, min=0, max=self.max_iterations.value, enabled=False,
+        self.slider = Slider(label="step", value=0, min=0, max=self.max_iterations.value, enabled=False,
                              tooltip="The iteration to show; press Compute first.")
         self.status = Label(label="", value="Press Compute to walk through the iterations.")
         self.hint = Label(label="", value="")
@@ -208,6 +210,8 @@ class IterationExplorer(Container):
                                      tooltip="Take the step shown as the iteration count of the Soft skeleton widget.")
         for text in (self.status, self.hint):
             text.native.setWordWrap(True)
+            text.native.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            text.native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.extend([self.layer, self.max_iterations, buttons, self.slider, self.status, self.hint,
                      self.use_button])
 
@@ -230,16 +234,26 @@ class IterationExplorer(Container):
                 and layer.metadata.get(METADATA_KEY, {}).get("widget") != _WIDGET_TAG]
 
     def _refresh_choices(self, _event=None) -> None:
+        current = self.layer.value
         self.layer.reset_choices()
+        if current is None or current not in self.viewer.layers:
+            choices = [layer for _, layer in self._layer_choices()]
+            selected = [layer for layer in self.viewer.layers.selection if layer in choices]
+            candidates = selected or choices
+            if candidates:
+                self.layer.value = candidates[-1]
 
     def _on_removed(self, event) -> None:
         self._refresh_choices()
+        # (== rather than `is`: napari hands plugins proxies of its layers)
         removed = getattr(event, "value", None)
-        if removed is self.source:
+        if removed is None:
+            return
+        if self.source is not None and removed == self.source:
             self._forget()
-        if removed is self.eroded_layer:
+        if self.eroded_layer is not None and removed == self.eroded_layer:
             self.eroded_layer = None
-        if removed is self.skeleton_layer:
+        if self.skeleton_layer is not None and removed == self.skeleton_layer:
             self.skeleton_layer = None
 
     def _forget(self) -> None:
@@ -316,8 +330,8 @@ class IterationExplorer(Container):
         try:
             self.eroded_layer = put_layer(
                 self.viewer, steps.eroded_at(k), name=f"{source.name} eroded", kind="image",
-                source=source, settings=settings, colormap="gray", blending="additive",
-                contrast_limits=[0, 1], opacity=0.6,
+                source=source, settings=settings, colormap="gray", blending="translucent",
+                contrast_limits=[0, 1], opacity=0.8,  # mostly covers the input, a faint ghost remains
             )
             self.skeleton_layer = put_layer(
                 self.viewer, steps.skeleton_at(k), name=f"{source.name} skeleton so far", kind="image",

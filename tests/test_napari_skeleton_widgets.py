@@ -1,0 +1,557 @@
+"""The Soft skeleton and Reference skeleton dock widgets, driven in a real viewer.
+
+Every run goes through the background :class:`Job`; the tests wait for it with
+``qtbot.waitUntil(lambda: not widget.job.running)``.  Notifications are
+recorded twice: through the widgets' own ``show_error``/``show_info`` (patched
+to record, then pass on) and through napari's notification manager, so an
+extra error that napari itself would show (a relayed worker exception) counts
+too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("napari")
+pytest.importorskip("qtpy")
+
+import torch  # noqa: E402
+from napari.layers import Image, Labels  # noqa: E402
+from napari.utils import progress as napari_progress  # noqa: E402
+from napari.utils.notifications import NotificationSeverity, notification_manager  # noqa: E402
+
+import napari_soft_skeleton._napari._common as common_mod  # noqa: E402
+import napari_soft_skeleton._napari._skeleton_widgets as widgets_mod  # noqa: E402
+from napari_soft_skeleton import skeletonize  # noqa: E402
+from napari_soft_skeleton.skeletonize import available_devices  # noqa: E402
+
+PLUGIN = "napari-soft-skeleton"
+TIMEOUT_MS = 30000
+
+
+# --------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------
+
+
+def tube_map(shape, *, radius=3.0, shift=0.0) -> np.ndarray:
+    """A float32 probability map in [0, 1]: a soft tube along x with a branch along y."""
+    grids = np.indices(shape, dtype=np.float32)
+    centre = [(s - 1) / 2 for s in shape]
+    if len(shape) == 2:
+        y, x = grids
+        d_main = np.abs(y - centre[0] - shift)
+        d_branch = np.abs(x - centre[1] - shift) + np.where(y < centre[0], 1e3, 0)
+    else:
+        z, y, x = grids
+        d_main = np.hypot(z - centre[0], y - centre[1] - shift)
+        d_branch = np.hypot(z - centre[0], x - centre[2] - shift) + np.where(y < centre[1], 1e3, 0)
+    d = np.minimum(d_main, d_branch)
+    return np.clip(1.2 - d / radius, 0.0, 1.0).astype(np.float32)
+
+
+def two_touching_labels(shape=(12, 16, 26)) -> np.ndarray:
+    """Two thick bars, ids 1 and 2, touching face to face along x."""
+    labels = np.zeros(shape, np.int32)
+    half = shape[2] // 2
+    labels[3:-3, 4:-4, 2:half] = 1
+    labels[3:-3, 4:-4, half:-2] = 2
+    return labels
+
+
+# --------------------------------------------------------------------------
+# fixtures and helpers
+# --------------------------------------------------------------------------
+
+
+class Notes:
+    """Notifications shown since the fixture started."""
+
+    def __init__(self):
+        self.widget_errors: list[str] = []
+        self.widget_infos: list[str] = []
+        self.reset()
+
+    def reset(self):
+        """Forget what was shown so far."""
+        self.widget_errors.clear()
+        self.widget_infos.clear()
+        self._start = len(notification_manager.records)
+
+    def _all(self):
+        return notification_manager.records[self._start:]
+
+    @property
+    def errors(self) -> list[str]:
+        """Every error notification, whoever showed it."""
+        return [str(n.message) for n in self._all() if n.severity == NotificationSeverity.ERROR]
+
+    @property
+    def infos(self) -> list[str]:
+        return [str(n.message) for n in self._all() if n.severity == NotificationSeverity.INFO]
+
+
+@pytest.fixture
+def notes(monkeypatch):
+    # What napari does outside tests: a worker exception relayed to the
+    # manager becomes a notification (instead of only a print to stderr).
+    monkeypatch.setattr(notification_manager, "catch_error", True)
+    record = Notes()
+    for module in (widgets_mod, common_mod):
+        original_error, original_info = module.show_error, module.show_info
+
+        def error(message, _original=original_error):
+            record.widget_errors.append(str(message))
+            _original(message)
+
+        def info(message, _original=original_info):
+            record.widget_infos.append(str(message))
+            _original(message)
+
+        monkeypatch.setattr(module, "show_error", error)
+        monkeypatch.setattr(module, "show_info", info)
+    return record
+
+
+def dock(viewer, name):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+    return widget
+
+
+def run_and_wait(qtbot, widget):
+    worker = widget.run()
+    assert worker is not None, "run() did not start a worker"
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=TIMEOUT_MS)
+    return worker
+
+
+def assert_placed_on(layer, source):
+    np.testing.assert_allclose(layer.scale, source.scale)
+    np.testing.assert_allclose(layer.translate, source.translate)
+    np.testing.assert_allclose(layer.rotate, source.rotate)
+    np.testing.assert_allclose(layer.shear, source.shear)
+    np.testing.assert_allclose(layer.affine.affine_matrix, source.affine.affine_matrix)
+
+
+def assert_one_error(notes, *words):
+    assert len(notes.errors) == 1, notes.errors
+    assert notes.widget_errors == notes.errors
+    message = notes.errors[0].lower()
+    for word in words:
+        assert word.lower() in message, message
+    return message
+
+
+SHEAR_AFFINE = np.array(
+    [[1.0, 0.0, 0.0, 5.0],
+     [0.0, 1.0, 0.2, -1.0],
+     [0.0, 0.0, 1.0, 2.0],
+     [0.0, 0.0, 0.0, 1.0]]
+)
+
+
+# --------------------------------------------------------------------------
+# soft skeleton widget
+# --------------------------------------------------------------------------
+
+
+def test_soft_probability_map_layers_placement_and_rerun(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    data = tube_map((10, 20, 20))
+    before = data.copy()
+    source = viewer.add_image(data, name="prob", scale=(2, 0.5, 0.5), translate=(10, -3, 4),
+                              rotate=(30, 0, 0), affine=SHEAR_AFFINE)
+    widget = dock(viewer, "Soft skeleton")
+    assert widget.layer.value is source
+    widget.iterations.value = 6
+    widget.threshold.value = 0.3
+
+    run_and_wait(qtbot, widget)
+    assert notes.errors == []
+    assert len(viewer.layers) == 3
+    soft_map, skel = widget.last_layers
+    assert soft_map.name == "prob soft skeleton (k=6) map"
+    assert skel.name == "prob soft skeleton (k=6)"
+    assert isinstance(soft_map, Image) and isinstance(skel, Labels)
+    assert soft_map in viewer.layers and skel in viewer.layers
+
+    expected = skeletonize(before, "soft", iterations=6, threshold=None)
+    np.testing.assert_array_equal(soft_map.data, expected)
+    np.testing.assert_array_equal(np.asarray(skel.data) != 0, expected > 0.3)
+    assert set(np.unique(skel.data)) <= {0, 1}
+    assert skel.data.any()
+    for layer in (soft_map, skel):
+        assert_placed_on(layer, source)
+    assert str(soft_map.blending) == "additive"
+    assert soft_map.colormap.name != "gray"
+    # the input is never modified
+    np.testing.assert_array_equal(source.data, before)
+    assert source.data is data
+
+    # same settings again, on changed input: the same two layers are updated
+    source.data = tube_map((10, 20, 20), shift=2.0)
+    run_and_wait(qtbot, widget)
+    assert len(viewer.layers) == 3
+    assert widget.last_layers[0] is soft_map and widget.last_layers[1] is skel
+    expected2 = skeletonize(source.data, "soft", iterations=6, threshold=None)
+    np.testing.assert_array_equal(soft_map.data, expected2)
+    np.testing.assert_array_equal(np.asarray(skel.data) != 0, expected2 > 0.3)
+
+    # other iterations: new layers named with the new k, the old ones kept
+    widget.iterations.value = 3
+    run_and_wait(qtbot, widget)
+    assert len(viewer.layers) == 5
+    assert [ly.name for ly in widget.last_layers] == ["prob soft skeleton (k=3) map",
+                                                      "prob soft skeleton (k=3)"]
+    np.testing.assert_array_equal(soft_map.data, expected2)  # the k=6 map is untouched
+    assert notes.errors == []
+
+
+def test_soft_auto_iterations_and_per_slice(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    data = tube_map((9, 18, 18))
+    source = viewer.add_image(data, name="tube")
+    widget = dock(viewer, "Soft skeleton")
+
+    widget.auto.value = True
+    assert not widget.iterations.enabled
+    widget.iterations.value = 1
+    run_and_wait(qtbot, widget)
+    expected, used = skeletonize(data, "soft", iterations="auto", threshold=None, return_iterations=True)
+    assert used > 1
+    assert widget.iterations.value == used
+    assert str(used) in widget.status.value
+    soft_map, skel = widget.last_layers
+    np.testing.assert_array_equal(soft_map.data, expected)
+    assert soft_map.metadata[common_mod.METADATA_KEY]["iterations_used"] == used
+
+    widget.auto.value = False
+    assert widget.iterations.enabled
+    widget.iterations.value = 4
+    widget.mode.value = "per-slice 2D"
+    run_and_wait(qtbot, widget)
+    soft_map, skel = widget.last_layers
+    expected = skeletonize(data, "soft", iterations=4, threshold=None, per_slice=True)
+    np.testing.assert_array_equal(soft_map.data, expected)
+    np.testing.assert_array_equal(np.asarray(skel.data) != 0, expected > widget.threshold.value)
+    assert not np.array_equal(expected, skeletonize(data, "soft", iterations=4, threshold=None))
+    np.testing.assert_array_equal(source.data, tube_map((9, 18, 18)))
+    assert notes.errors == []
+
+
+def test_soft_labels_layer_keeps_ids_and_adds_no_map(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    labels = two_touching_labels()
+    before = labels.copy()
+    source = viewer.add_labels(labels, name="cells", scale=(1.5, 1, 1), translate=(0, 2, 3))
+    widget = dock(viewer, "Soft skeleton")
+    widget.iterations.value = 5
+    run_and_wait(qtbot, widget)
+
+    assert len(viewer.layers) == 2
+    (skel,) = widget.last_layers
+    assert isinstance(skel, Labels)
+    assert skel.name == "cells soft skeleton (k=5)"
+    expected = skeletonize(before, "soft", iterations=5)
+    np.testing.assert_array_equal(skel.data, expected)
+    assert set(np.unique(skel.data)) == {0, 1, 2}
+    assert_placed_on(skel, source)
+    np.testing.assert_array_equal(source.data, before)
+    assert notes.errors == []
+
+
+def test_soft_integer_intensity_image_is_rescaled(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    data = np.round(tube_map((8, 16, 16)) * 4000).astype(np.uint16)
+    before = data.copy()
+    viewer.add_image(data, name="intensity")
+    widget = dock(viewer, "Soft skeleton")
+    widget.iterations.value = 4
+    run_and_wait(qtbot, widget)
+
+    assert "rescaled" in widget.status.value
+    assert any("rescaled" in m for m in notes.widget_infos)
+    soft_map, skel = widget.last_layers
+    rescaled = data.astype(np.float32) / 4000
+    expected = skeletonize(rescaled, "soft", iterations=4, threshold=None)
+    np.testing.assert_allclose(soft_map.data, expected, atol=1e-6)
+    # not the label-image path: an intensity image is a map, not labels
+    assert soft_map.data.dtype.kind == "f"
+    np.testing.assert_array_equal(data, before)
+    assert notes.errors == []
+
+
+def test_soft_4d_is_done_per_time_point(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    data = np.stack([tube_map((16, 16, 16), shift=s) for s in (-2.0, 0.0, 2.0)])
+    source = viewer.add_image(data, name="movie", scale=(1, 2, 1, 1))
+    widget = dock(viewer, "Soft skeleton")
+    widget.iterations.value = 4
+    run_and_wait(qtbot, widget)
+
+    soft_map, skel = widget.last_layers
+    assert soft_map.data.shape == skel.data.shape == (3, 16, 16, 16)
+    for t in range(3):
+        expected = skeletonize(data[t], "soft", iterations=4, threshold=None)
+        np.testing.assert_array_equal(soft_map.data[t], expected)
+        np.testing.assert_array_equal(np.asarray(skel.data[t]) != 0, expected > 0.5)
+    assert_placed_on(soft_map, source)
+    assert notes.errors == []
+
+
+def test_soft_2d_layer(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    data = tube_map((32, 32), radius=4.0)
+    source = viewer.add_image(data, name="plane", scale=(0.5, 0.25), translate=(1, 2), rotate=15)
+    widget = dock(viewer, "Soft skeleton")
+    widget.iterations.value = 5
+    run_and_wait(qtbot, widget)
+
+    soft_map, skel = widget.last_layers
+    assert soft_map.ndim == skel.ndim == 2
+    expected = skeletonize(data, "soft", iterations=5, threshold=None)
+    np.testing.assert_array_equal(soft_map.data, expected)
+    np.testing.assert_array_equal(np.asarray(skel.data) != 0, expected > 0.5)
+    assert_placed_on(skel, source)
+    assert notes.errors == []
+
+
+def test_device_choices():
+    # no viewer needed to know what the combo box will list
+    devices = available_devices()
+    assert devices[-1] == "cpu"
+
+
+def test_device_combo_lists_this_machine(make_napari_viewer):
+    viewer = make_napari_viewer()
+    widget = dock(viewer, "Soft skeleton")
+    choices = list(widget.device.choices)
+    assert choices[0] == "auto"
+    assert "cpu" in choices
+    assert choices == ["auto", *available_devices()]
+    assert widget.device.value == "auto"
+
+
+# --------------------------------------------------------------------------
+# reference skeleton widget
+# --------------------------------------------------------------------------
+
+
+def test_reference_lee_zhang_and_per_label(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    mask3d = tube_map((12, 20, 20)) > 0.5
+    vol = viewer.add_image(mask3d, name="mask3d", scale=(2, 1, 1), translate=(5, 0, -1),
+                           affine=SHEAR_AFFINE)
+    widget = dock(viewer, "Reference skeleton")
+
+    # Lee in 3D
+    widget.layer.value = vol
+    widget.method.value = "lee"
+    run_and_wait(qtbot, widget)
+    (skel,) = widget.last_layers
+    assert isinstance(skel, Labels)
+    assert skel.name == "mask3d lee skeleton"
+    np.testing.assert_array_equal(np.asarray(skel.data) != 0, skeletonize(mask3d, "lee"))
+    assert skel.data.any()
+    assert_placed_on(skel, vol)
+    n_layers = len(viewer.layers)
+
+    # Zhang on a volume needs per-slice mode: one error, nothing added
+    widget.method.value = "zhang"
+    assert widget.run() is None
+    assert not widget.job.running
+    assert_one_error(notes, "zhang", "per-slice")
+    assert len(viewer.layers) == n_layers
+    # ... and with it, it is Zhang slice by slice
+    widget.mode.value = "per-slice 2D"
+    run_and_wait(qtbot, widget)
+    (skel_z,) = widget.last_layers
+    assert skel_z.name == "mask3d zhang skeleton"
+    np.testing.assert_array_equal(np.asarray(skel_z.data) != 0,
+                                  skeletonize(mask3d, "zhang", per_slice=True))
+
+    # Zhang and Lee in 2D
+    mask2d = tube_map((40, 40), radius=4.0) > 0.5
+    plane = viewer.add_image(mask2d, name="mask2d")
+    widget.layer.value = plane
+    widget.mode.value = "3D"
+    for method in ("zhang", "lee"):
+        widget.method.value = method
+        run_and_wait(qtbot, widget)
+        (skel2,) = widget.last_layers
+        assert skel2.ndim == 2
+        np.testing.assert_array_equal(np.asarray(skel2.data) != 0, skeletonize(mask2d, method))
+
+    # per label: each id skeletonized on its own, ids kept
+    labels = two_touching_labels()
+    cells = viewer.add_labels(labels, name="cells")
+    widget.layer.value = cells
+    widget.method.value = "lee"
+    run_and_wait(qtbot, widget)
+    (skel_l,) = widget.last_layers
+    np.testing.assert_array_equal(skel_l.data, skeletonize(labels, "lee"))
+    assert set(np.unique(skel_l.data)) == {0, 1, 2}
+    np.testing.assert_array_equal(cells.data, two_touching_labels())
+    assert len(notes.errors) == 1  # only the Zhang-on-a-volume one
+
+
+# --------------------------------------------------------------------------
+# errors: one notification, no layer
+# --------------------------------------------------------------------------
+
+
+def _rgb(viewer):
+    return viewer.add_image(np.random.default_rng(0).random((16, 16, 3)), name="rgb", rgb=True)
+
+
+def _five_d(viewer):
+    return viewer.add_image(np.ones((2, 2, 4, 4, 4), np.float32), name="five")
+
+
+def _all_zero(viewer):
+    return viewer.add_image(np.zeros((8, 8, 8), np.float32), name="zeros")
+
+
+@pytest.mark.parametrize("widget_name", ["Soft skeleton", "Reference skeleton"])
+def test_bad_layers_give_one_error_and_no_layer(make_napari_viewer, qtbot, notes, widget_name):
+    viewer = make_napari_viewer()  # empty: no layer to pick
+    widget = dock(viewer, widget_name)
+    cases = [(None, ["select"]), (_rgb, ["rgb"]), (_five_d, ["5d"]), (_all_zero, ["empty"])]
+    for make, words in cases:
+        notes.reset()
+        layer = None if make is None else make(viewer)
+        widget.layer.value = layer
+        n_layers = len(viewer.layers)
+        assert widget.run() is None
+        qtbot.wait(10)
+        assert not widget.job.running
+        assert widget.run_button.enabled and not widget.cancel_button.enabled
+        assert_one_error(notes, *words)
+        assert len(viewer.layers) == n_layers
+        assert widget.last_layers == []
+
+
+def test_points_layer_is_not_offered(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    points = viewer.add_points(np.array([[1.0, 2.0, 3.0]]), name="pts")
+    widget = dock(viewer, "Soft skeleton")
+    assert points not in widget.layer.choices
+    assert widget.layer.value is None
+    assert widget.run() is None
+    assert_one_error(notes, "select")
+    image = viewer.add_image(tube_map((8, 12, 12)), name="img")
+    assert list(widget.layer.choices) == [image]
+    assert widget.layer.value is image
+    assert len(viewer.layers) == 2
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+                                 torch.cuda.OutOfMemoryError("CUDA out of memory."),
+                                 ValueError("something the library rejects")])
+def test_exception_in_worker_gives_one_error_and_keeps_layers(make_napari_viewer, qtbot, notes,
+                                                              monkeypatch, exc):
+    viewer = make_napari_viewer()
+    data = tube_map((8, 14, 14))
+    viewer.add_image(data, name="prob")
+    widget = dock(viewer, "Soft skeleton")
+    widget.iterations.value = 3
+    run_and_wait(qtbot, widget)
+    soft_map, skel = widget.last_layers
+    map_before, skel_before = soft_map.data.copy(), np.asarray(skel.data).copy()
+
+    def fail(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(widgets_mod, "skeletonize", fail)
+    run_and_wait(qtbot, widget)  # same settings: would update the two layers
+    qtbot.wait(20)
+    message = assert_one_error(notes)
+    if "memory" in str(exc):
+        assert "memory" in message
+    assert "\n" not in message
+    assert len(viewer.layers) == 3
+    np.testing.assert_array_equal(soft_map.data, map_before)
+    np.testing.assert_array_equal(skel.data, skel_before)
+    assert widget.run_button.enabled and not widget.cancel_button.enabled
+
+
+# --------------------------------------------------------------------------
+# cancel and progress
+# --------------------------------------------------------------------------
+
+
+def test_cancel_really_stops_and_adds_nothing(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    data = np.random.default_rng(1).random((64, 64, 64), dtype=np.float32)
+    viewer.add_image(data, name="noise")
+    widget = dock(viewer, "Soft skeleton")
+    widget.iterations.value = 300
+    assert widget.run_button.enabled and not widget.cancel_button.enabled
+
+    worker = widget.run()
+    assert worker is not None and widget.job.running
+    assert not widget.run_button.enabled and widget.cancel_button.enabled
+    assert widget.status.value
+    # a second run while one is under way is refused, once, politely
+    assert widget.run() is None
+    assert_one_error(notes, "already running")
+
+    widget.cancel_button.native.click()  # the real button
+    assert worker.abort_requested
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=TIMEOUT_MS)
+    qtbot.wait(20)
+    assert len(viewer.layers) == 1
+    assert widget.last_layers == []
+    assert any("Cancelled" in m for m in notes.infos)
+    assert len(notes.errors) == 1  # still only the "already running" one
+    assert widget.run_button.enabled and not widget.cancel_button.enabled
+
+
+def test_cancel_right_after_run(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    data = np.random.default_rng(2).random((64, 64, 64), dtype=np.float32)
+    viewer.add_image(data, name="noise")
+    widget = dock(viewer, "Soft skeleton")
+    widget.iterations.value = 300
+    widget.run()
+    widget.job.cancel()
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=TIMEOUT_MS)
+    qtbot.wait(20)
+    assert len(viewer.layers) == 1
+    assert [m for m in notes.infos if "Cancelled" in m]
+    assert notes.errors == []
+
+
+def test_progress_bar_in_activity_dock(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    data = tube_map((16, 24, 24))
+    viewer.add_image(data, name="prob")
+    widget = dock(viewer, "Soft skeleton")
+    widget.iterations.value = 12
+    seen = []
+
+    def on_advance(done, total):
+        bar = widget.job._bar
+        seen.append((done, total, bar is not None and bar in napari_progress._all_instances,
+                     None if bar is None else bar.total))
+
+    widget.job._bridge.advanced.connect(on_advance)
+    widget.run()
+    bar = widget.job._bar
+    assert bar is not None
+    assert bar in napari_progress._all_instances
+    assert "prob" in bar.desc
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=TIMEOUT_MS)
+
+    assert seen, "no progress was reported"
+    assert all(in_dock for _, _, in_dock, _ in seen)
+    assert all(bar_total == total for _, total, _, bar_total in seen)
+    dones = [done for done, *_ in seen]
+    assert dones == sorted(dones)
+    assert dones[-1] == seen[-1][1]
+    # finished: the bar is closed and gone from the activity dock
+    assert widget.job._bar is None
+    assert bar not in napari_progress._all_instances
+    assert len(widget.last_layers) == 2
+    assert notes.errors == []
