@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -138,6 +140,13 @@ def test_difference_layer_placed_on_reference_and_reused(viewer_widget, qtbot):
     assert len(viewer.window.dock_widgets) == n_docks
     assert widget.difference_layer == layer  # (the widget sees layers through napari's proxy)
     assert [ly.name for ly in viewer.layers].count("difference A vs B") == 1
+
+    # a closed plot dock comes back on the next run
+    viewer.window.remove_dock_widget(widget.plot_canvas.parent())
+    assert PLOT_DOCK_NAME not in viewer.window.dock_widgets
+    _run(qtbot, widget)
+    assert viewer.window.dock_widgets[PLOT_DOCK_NAME] is widget.plot_canvas
+    assert len(viewer.layers) == n_layers
     np.testing.assert_array_equal(layer.data, difference_labels(ref, b.data))
     # the difference layer is never offered as an input
     assert layer not in widget.reference.choices
@@ -157,7 +166,7 @@ def test_mask_and_float_image_threshold(viewer_widget, qtbot):
     expected = compare(ref, cand, mask=roi, spacing=(1.0, 1.0, 1.0))
     assert widget.result.to_dict() == expected.to_dict()
     np.testing.assert_array_equal(widget.difference_layer.data, difference_labels(ref * roi, cand * roi))
-    assert widget.table_values()["mask"] == "roi"
+    assert "within 'roi'" in widget.status.text()
     assert "voxels" in widget.table.item(10, 1).text()  # scale 1: lengths in voxels
 
 
@@ -350,9 +359,41 @@ def test_cancel_changes_nothing(viewer_widget, qtbot, notes):
     qtbot.wait(50)
     assert len(viewer.layers) == n_layers
     assert widget.result is None and widget.difference_layer is None
-    assert any("info" in s and m.startswith("Cancelled") for s, m in notes())
+    cancelled = [m for s, m in notes() if "info" in s and m.startswith("Cancelled")]
+    assert len(cancelled) == 1
     assert widget.status.text().startswith("Cancelled")
     assert widget.compare_button.isEnabled() and not widget.cancel_button.isEnabled()
+
+
+def test_late_cancel_still_wins(viewer_widget, qtbot, notes, monkeypatch):
+    # Cancel pressed after the work is done but before its result reached the GUI
+    # thread: the result is dropped and "Cancelled" is still reported.
+    from napari_soft_skeleton._napari import _compare_widget
+
+    computed = threading.Event()
+
+    def difference_then_signal(*args):
+        out = difference_labels(*args)
+        computed.set()
+        return out
+
+    monkeypatch.setattr(_compare_widget, "difference_labels", difference_then_signal)
+    viewer, widget = viewer_widget
+    a, b, _, _ = _add_pair(viewer)
+    widget.reference.value, widget.candidate.value = a, b
+    n_layers = len(viewer.layers)
+    worker = widget.run()
+    # no Qt events while waiting, so the finished work's result stays queued
+    assert computed.wait(TIMEOUT / 1000)
+    deadline = time.monotonic() + TIMEOUT / 1000
+    while worker.is_running and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert not worker.is_running and widget.job.running and widget.result is None
+    widget.job.cancel()
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=TIMEOUT)
+    assert len(viewer.layers) == n_layers and widget.result is None
+    assert [m for s, m in notes() if m.startswith("Cancelled")] == ["Cancelled; no layer was changed."]
+    assert widget.status.text().startswith("Cancelled")
 
 
 # ---------------------------------------------------------------------------

@@ -199,6 +199,12 @@ def test_use_this_count_emits_the_step(make_napari_viewer, qtbot):
     widget.iterations_chosen.connect(got.append)
     widget.use_button.clicked.emit()
     assert got == [4] and widget.chosen_iterations == 4
+    # an open Soft skeleton widget takes the count (found by duck typing, not imported)
+    _, soft = viewer.window.add_plugin_dock_widget("napari-soft-skeleton", "Soft skeleton")
+    assert soft.iterations.value != 3
+    widget.slider.value = 3
+    widget.use_button.clicked.emit()
+    assert got == [4, 3] and soft.iterations.value == 3
 
 
 def test_errors_become_notifications_and_add_no_layer(make_napari_viewer, monkeypatch):

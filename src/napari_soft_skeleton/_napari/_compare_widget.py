@@ -179,15 +179,18 @@ class CompareWidget(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setWordWrap(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
         self.legend = QGroupBox("difference layer")
         grid = QGridLayout(self.legend)
         grid.setColumnStretch(1, 1)
+        grid.setContentsMargins(6, 4, 6, 4)
+        grid.setVerticalSpacing(2)
         self._legend_text: dict[int, QLabel] = {}
         self._legend_count: dict[int, QLabel] = {}
         for row, code in enumerate((DIFFERENCE_BOTH, DIFFERENCE_REFERENCE_ONLY, DIFFERENCE_CANDIDATE_ONLY)):
@@ -216,16 +219,16 @@ class CompareWidget(QWidget):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
-        layout.addWidget(self.table)
+        layout.addWidget(self.table, 1)  # the rest of the height, up to every row
         layout.addWidget(self.legend)
         layout.addLayout(exports)
-        layout.addStretch(1)
+        layout.addStretch(0)
         self._set_has_result(False)
 
         # -- per-slice plot (docked on the first result) ----------------------
-        self.figure = Figure(figsize=(8, 2.6), layout="constrained")
+        self.figure = Figure(figsize=(8, 2.2), layout="constrained")
         self.plot_canvas = FigureCanvasQTAgg(self.figure)
-        self.plot_canvas.setMinimumHeight(230)
+        self.plot_canvas.setMinimumHeight(180)
         self.plot_canvas.mpl_connect("button_press_event", self._on_click)
         self._axes: tuple = ()
         self._markers: list = []
@@ -276,7 +279,7 @@ class CompareWidget(QWidget):
             layer = event.value
             # (== rather than `is`: plugins get the viewer behind napari's public-only proxy)
             _disconnect([c for c in self._connections if c[0] == layer.events.name])
-            self._connections = [c for c in self._connections if c[0] != layer.events.name]
+            self._connections[:] = [c for c in self._connections if c[0] != layer.events.name]
         self._refresh_pickers()
 
     def _refresh_pickers(self, event=None) -> None:
@@ -392,10 +395,12 @@ class CompareWidget(QWidget):
             self._worker = self.job.worker
             self._applied = False
             self.status.setText("Comparing…")
-        elif not self._applied:
-            cancelled = self._worker is not None and self._worker.abort_requested
-            self.status.setText("Cancelled; nothing was changed." if cancelled
-                                else "The comparison failed; see the notification.")
+        else:
+            if not self._applied:
+                cancelled = self._worker is not None and self._worker.abort_requested
+                self.status.setText("Cancelled; nothing was changed." if cancelled
+                                    else "The comparison failed; see the notification.")
+            self._worker = None  # (it holds the input arrays)
 
     def _apply(self, plan: dict, out) -> None:
         """Show a finished comparison (GUI thread)."""
@@ -421,8 +426,10 @@ class CompareWidget(QWidget):
         self._set_has_result(True)
         summary = (f"F1 {result.f1:.3f} (precision {result.precision:.3f}, recall {result.recall:.3f}) "
                    f"at tolerance {result.tolerance:g} {self._unit}")
-        self.status.setText(f"'{b.name}' vs '{a.name}': {summary}.")
-        show_info(f"Compared '{b.name}' with '{a.name}': {summary}.")
+        within = "" if m is None else f" within '{m.name}'"
+        self.status.setText(f"Done: F1 {result.f1:.3f}{within}.")
+        self.status.setToolTip(f"'{b.name}' vs '{a.name}'{within}: {summary}.")
+        show_info(f"Compared '{b.name}' with '{a.name}'{within}: {summary}.")
 
     # ---------------------------------------------------------------- results
     def table_rows(self, result: SkeletonComparison | None = None) -> list[tuple[str, str, Any, str]]:
@@ -451,7 +458,6 @@ class CompareWidget(QWidget):
             ("length B", f"{_fmt_number(r.length_candidate)} {unit}", r.length_candidate,
              "Length of B's skeleton, in the units of A's scale."),
             ("tolerance", f"{r.tolerance:g} {unit}", r.tolerance, "Matching distance."),
-            ("mask", names["mask"] or "none", names["mask"], "Region both skeletons were restricted to."),
         ]
 
     def _fill_table(self, result: SkeletonComparison) -> None:
@@ -468,13 +474,12 @@ class CompareWidget(QWidget):
         self._fit_table()
 
     def _fit_table(self) -> None:
-        """Tall enough to show every row without scrolling."""
+        """Every row visible when there is room; scrolling (not overlapping) when there is not."""
         self.table.resizeColumnToContents(0)
-        rows = self.table.rowCount()
-        height = self.table.horizontalHeader().sizeHint().height() + 2 * self.table.frameWidth()
-        height += sum(self.table.rowHeight(i) for i in range(rows))
-        self.table.setMinimumHeight(height + 2)
-        self.table.setMaximumHeight(height + 2)
+        rows = [self.table.rowHeight(i) for i in range(self.table.rowCount())]
+        chrome = self.table.horizontalHeader().sizeHint().height() + 2 * self.table.frameWidth() + 2
+        self.table.setMaximumHeight(chrome + sum(rows))
+        self.table.setMinimumHeight(chrome + sum(rows[:5]))
 
     def table_values(self) -> dict[str, Any]:
         """The table as {metric: raw value} (what the cells show, unrounded)."""
@@ -499,7 +504,7 @@ class CompareWidget(QWidget):
         }
         for code, n in counts.items():
             self._legend_count[code].setText(f"{n} voxels")
-        self.legend.setTitle(f"difference layer: {self.difference_layer.name}")
+        self.legend.setToolTip(f"Colours of the layer '{self.difference_layer.name}'.")
 
     def _set_has_result(self, has: bool) -> None:
         self.export_button.setEnabled(has)

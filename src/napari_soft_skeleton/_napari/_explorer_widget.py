@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from magicgui.widgets import ComboBox, Container, Label, PushButton, Slider, SpinBox
 from napari.layers import Image, Labels
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QSizePolicy
@@ -295,8 +295,11 @@ class IterationExplorer(Container):
         running = what == "started"
         self.compute_button.enabled = not running
         self.cancel_button.enabled = running
-        if not running and self.steps is None:
-            self.status.value = "Press Compute to walk through the iterations."
+        if not running:  # done, failed or cancelled: the status describes what is shown
+            if self.steps is None:
+                self.status.value = "Press Compute to walk through the iterations."
+            else:
+                self.status.value = self._step_text(int(self.slider.value))
 
     def _on_done(self, source, steps: ExplorerSteps) -> None:
         if source not in self.viewer.layers:
@@ -341,12 +344,32 @@ class IterationExplorer(Container):
         except UserError as err:
             show_error(str(err))
             return
+        self.status.value = self._step_text(k)
+
+    def _step_text(self, k: int) -> str:
+        steps = self.steps
         voxels, gone = steps.stats_at(k)
         what = "mask" if steps.binary else "intensity"
-        self.status.value = (f"step {k} of {steps.iterations}: {voxels} skeleton voxels > 0.5, "
-                             f"{100 * gone:.1f}% of the {what} eroded away")
+        return (f"step {k} of {steps.iterations}: {voxels} skeleton voxels > 0.5, "
+                f"{100 * gone:.1f}% of the {what} eroded away")
 
     def _use_count(self, _=None) -> None:
+        """Emit the step shown as the chosen count, and hand it to open Soft skeleton widgets.
+
+        Any docked widget with a ``set_iterations(k)`` method takes it (duck
+        typing: this module imports no other widget).
+        """
         k = int(self.slider.value)
         self.chosen_iterations = k
         self.iterations_chosen.emit(k)
+        docks = getattr(getattr(self.viewer, "window", None), "dock_widgets", None) or {}
+        taken = 0
+        for widget in list(docks.values()):
+            setter = getattr(widget, "set_iterations", None)
+            if widget is not self and callable(setter):
+                setter(k)
+                taken += 1
+        if taken:
+            show_info(f"The Soft skeleton widget now uses {k} iterations.")
+        else:
+            show_info(f"Chose {k} iterations; open the Soft skeleton widget to use them.")
