@@ -71,6 +71,11 @@ def main(argv=None) -> int:
     viewer.dims.ndisplay = args.ndisplay
     _, soft = viewer.window.add_plugin_dock_widget("napari-soft-skeleton", "Soft skeleton")
     _, ref = viewer.window.add_plugin_dock_widget("napari-soft-skeleton", "Reference skeleton")
+    app = QApplication.instance()
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 3:  # a user looks at the docked widgets before clicking
+        app.processEvents()
+        time.sleep(0.01)
     ok = True
     for name in (f"{args.sample} image", f"{args.sample} mask"):
         layer = viewer.layers[name]

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -102,9 +103,36 @@ def put_layer(viewer, data: np.ndarray, *, name: str, kind: str, source: Layer, 
     return add(data, name=name, metadata=meta, **placement(source), **kwargs)
 
 
-def single_colour(colour: str):
-    """A labels colormap drawing label 1 in ``colour`` (for binary skeletons)."""
-    return DirectLabelColormap(color_dict={None: "transparent", 0: "transparent", 1: colour})
+def single_colour(colour: str, label: int = 1):
+    """A labels colormap drawing ``label`` in ``colour`` (for one-object skeletons)."""
+    return DirectLabelColormap(color_dict={None: "transparent", 0: "transparent", int(label): colour})
+
+
+def skeleton_colour(data: np.ndarray, colour: str) -> dict:
+    """``colormap=`` for a skeleton Labels layer: one colour if it holds one id, else napari's default."""
+    ids = np.unique(data[data != 0])
+    return {"colormap": single_colour(colour, ids[0])} if ids.size == 1 else {}
+
+
+def _warm_label_colours() -> None:
+    for dtype in (np.uint8, np.int32):
+        layer = Labels(np.zeros((2, 2), dtype), colormap=single_colour("yellow"))
+        layer._raw_to_displayed(layer.data)
+
+
+def warm_up() -> None:
+    """Compile napari's label colour lookup in the background, once per process.
+
+    napari JIT-compiles (numba) the direct label colormap on first use: about a
+    second that would otherwise land on the user's first click.
+    """
+    global _WARMED
+    if not _WARMED:
+        _WARMED = True
+        threading.Thread(target=_warm_label_colours, name="label-colour-warm-up", daemon=True).start()
+
+
+_WARMED = False
 
 
 class _ProgressBridge(QObject):

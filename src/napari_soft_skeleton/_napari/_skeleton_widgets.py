@@ -20,7 +20,7 @@ from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info
 
 from ..skeletonize import available_devices, skeletonize
-from ._common import Job, UserError, layer_array, layer_spacing, put_layer, single_colour
+from ._common import Job, UserError, layer_array, layer_spacing, put_layer, skeleton_colour, warm_up
 
 _MODES = {"3D": False, "per-slice 2D": True}
 
@@ -46,6 +46,7 @@ class _SkeletonWidget(Container):
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.job.cancel)
         self.last_layers: list = []
+        warm_up()
         for event in ("inserted", "removed", "moved", "reordered"):
             emitter = getattr(napari_viewer.layers.events, event, None)
             if emitter is not None:
@@ -186,7 +187,8 @@ class SoftSkeletonWidget(_SkeletonWidget):
         base = f"{layer.name} soft skeleton (k={k})"
         settings = dict(plan["settings"], iterations_used=used)
         if plan["labels"]:
-            skel = put_layer(self.viewer, out, name=base, kind="labels", source=layer, settings=settings)
+            skel = put_layer(self.viewer, out, name=base, kind="labels", source=layer, settings=settings,
+                             **skeleton_colour(out, "yellow"))
             self.last_layers = [skel]
         else:
             soft_map = put_layer(self.viewer, out, name=f"{base} map", kind="image", source=layer,
@@ -195,7 +197,7 @@ class SoftSkeletonWidget(_SkeletonWidget):
             binary = (out > plan["threshold"]).astype(np.uint8)
             skel = put_layer(self.viewer, binary, name=base, kind="labels", source=layer,
                              settings=dict(settings, threshold=plan["threshold"]),
-                             colormap=single_colour("yellow"))
+                             **skeleton_colour(binary, "yellow"))
             self.last_layers = [soft_map, skel]
         note = f"{int(np.count_nonzero(skel.data))} skeleton voxels"
         if k == "auto":
@@ -251,10 +253,9 @@ class ReferenceSkeletonWidget(_SkeletonWidget):
     def _show(self, layer, plan, result):
         out, _ = result
         method = plan["settings"]["method"]
-        colour = {} if plan["labels"] else {"colormap": single_colour("cyan")}
         data = out if plan["labels"] else out.astype(np.uint8)
         skel = put_layer(self.viewer, data, name=f"{layer.name} {method} skeleton", kind="labels",
-                         source=layer, settings=plan["settings"], **colour)
+                         source=layer, settings=plan["settings"], **skeleton_colour(data, "cyan"))
         self.last_layers = [skel]
         note = f"{int(np.count_nonzero(data))} skeleton voxels"
         self.status.value = note
