@@ -114,22 +114,31 @@ def skeleton_colour(data: np.ndarray, colour: str) -> dict:
     return {"colormap": single_colour(colour, ids[0])} if ids.size == 1 else {}
 
 
-def _warm_label_colours() -> None:
+def _warm_up() -> None:
+    # napari JIT-compiles (numba) its direct label colormap on first use
     for dtype in (np.uint8, np.int32):
         layer = Labels(np.zeros((2, 2), dtype), colormap=single_colour("yellow"))
         layer._raw_to_displayed(layer.data)
+    # first calls into torch and scikit-image's thinning import and set up a lot
+    import torch
+    from skimage.morphology import skeletonize as _  # noqa: F401
+
+    from ..soft import soft_skeleton
+
+    soft_skeleton(torch.rand(1, 1, 6, 6, 6), 2)
 
 
 def warm_up() -> None:
-    """Compile napari's label colour lookup in the background, once per process.
+    """Do, in the background and once per process, the one-off work of a first run.
 
-    napari JIT-compiles (numba) the direct label colormap on first use: about a
-    second that would otherwise land on the user's first click.
+    napari's label colour lookup is compiled, and torch and scikit-image are
+    imported and exercised: more than a second that would otherwise land on
+    the user's first click.
     """
     global _WARMED
     if not _WARMED:
         _WARMED = True
-        threading.Thread(target=_warm_label_colours, name="label-colour-warm-up", daemon=True).start()
+        threading.Thread(target=_warm_up, name="soft-skeleton-warm-up", daemon=True).start()
 
 
 _WARMED = False
