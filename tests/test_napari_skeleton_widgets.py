@@ -580,3 +580,13 @@ def test_progress_bar_in_activity_dock(make_napari_viewer, qtbot, notes):
     assert bar not in napari_progress._all_instances
     assert len(widget.last_layers) == 2
     assert notes.errors == []
+
+
+def test_picker_follows_a_renamed_layer(make_napari_viewer):
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(np.random.default_rng(0).random((8, 9)), name="before")
+    widget = dock(viewer, "Soft skeleton")
+    layer.name = "after"
+    names = [widget.layer.native.itemText(i) for i in range(widget.layer.native.count())]
+    assert "after" in names and "before" not in names
+    assert widget.layer.value.name == "after"

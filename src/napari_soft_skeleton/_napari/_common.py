@@ -96,6 +96,8 @@ def put_layer(viewer, data: np.ndarray, *, name: str, kind: str, source: Layer, 
         for key, value in placement(source).items():
             setattr(existing, key, value)
         existing.metadata = {**existing.metadata, **meta}
+        if "colormap" in kwargs:
+            existing.colormap = kwargs["colormap"]
         return existing
     if existing is not None:  # a user's layer of that name: never touch it
         name = f"{name} [{len(viewer.layers)}]"

@@ -51,10 +51,17 @@ class _SkeletonWidget(Container):
             emitter = getattr(napari_viewer.layers.events, event, None)
             if emitter is not None:
                 emitter.connect(self._refresh_layers)
+        napari_viewer.layers.events.inserted.connect(lambda e: self._follow_name(e.value))
+        for existing in napari_viewer.layers:
+            self._follow_name(existing)
 
     # -- layer picker -------------------------------------------------------
     def _layer_choices(self, _widget=None):
         return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, (Image, Labels))]
+
+    def _follow_name(self, layer) -> None:
+        """Keep the picker's entry for ``layer`` in step with its name."""
+        layer.events.name.connect(self._refresh_layers)
 
     def _refresh_layers(self, event=None):
         current = self.layer.value
