@@ -15,6 +15,7 @@ from .metrics import (
 from .samples import Sample, list_samples, load_sample
 from .skeletonize import METHODS, available_devices, skeletonize
 from .soft import soft_skeleton
+from .topological import topological_skeleton
 
 __version__ = "0.1.0"
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "load_sample",
     "skeletonize",
     "soft_skeleton",
+    "topological_skeleton",
 ]

@@ -173,9 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="output file (.tif, .tiff or .npy); replaced if it exists",
     )
     sk.add_argument(
-        "--method", choices=("soft", "lee"), default="soft",
-        help="'soft': clDice soft skeleton (default); 'lee': scikit-image's "
-        "topology-preserving thinning (Lee et al. 1994)",
+        "--method", choices=("soft", "topological", "lee", "zhang"), default="soft",
+        help="'soft': clDice soft skeleton (default); 'topological': topology-preserving "
+        "thinning that keeps every object; 'lee': scikit-image's thinning (Lee et al. 1994); "
+        "'zhang': scikit-image's 2D thinning",
     )
     sk.add_argument(
         "--iterations", type=_iterations_type, default=10, metavar="N|auto",

@@ -11,11 +11,12 @@ import scipy.ndimage as ndi
 import torch
 
 from .soft import soft_skeleton_levels
+from .topological import topological_skeleton_mask
 
 __all__ = ["skeletonize", "METHODS", "resolve_device", "available_devices"]
 
 #: Methods accepted by :func:`skeletonize`.
-METHODS = ("soft", "lee", "zhang")
+METHODS = ("soft", "topological", "lee", "zhang")
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -169,8 +170,12 @@ def skeletonize(
           computed alone;
         * float probability map with values in ``[0, 1]`` (or any float image
           with ``normalize=True``).
-    method : {'soft', 'lee', 'zhang'}, optional
+    method : {'soft', 'topological', 'lee', 'zhang'}, optional
         ``'soft'``: the clDice soft skeleton (:func:`soft_skeleton`).
+        ``'topological'``: our topology-preserving thinning
+        (:func:`napari_soft_skeleton.topological.topological_skeleton_mask`):
+        same components, loops and cavities as the mask, one voxel thin, small
+        objects kept.
         ``'lee'``: scikit-image's topology-preserving thinning (Lee et al.,
         2-D and 3-D).  ``'zhang'``: scikit-image's 2-D thinning (3-D input
         needs ``per_slice=True``).
@@ -337,16 +342,19 @@ def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, p
     out = np.zeros(mask.shape, bool)
     views = list(out) if per_slice else [out]
     for src, dst in zip(slices, views):
-        dst[...] = _reference(src, method)
+        dst[...] = _thin(src, method)
         prog.step()
     return out, None
 
 
-def _reference(mask: np.ndarray, method: str) -> np.ndarray:
-    from skimage.morphology import skeletonize as sk_skeletonize
-
+def _thin(mask: np.ndarray, method: str) -> np.ndarray:
+    """A thinning method on one 2-D/3-D mask: ours ('topological') or scikit-image's."""
     if not mask.any():
         return np.zeros(mask.shape, bool)
+    if method == "topological":
+        return topological_skeleton_mask(mask)
+    from skimage.morphology import skeletonize as sk_skeletonize
+
     if not mask.flags.writeable:  # scikit-image's Zhang thinning needs a writable buffer
         mask = mask.copy()
     skel = sk_skeletonize(mask, method=method).astype(bool, copy=False)
@@ -363,8 +371,9 @@ def _reference(mask: np.ndarray, method: str) -> np.ndarray:
 def _skeletonize_labels(labels: np.ndarray, method, iterations, per_slice, device, progress):
     """Each label on its own, cropped to its bounding box plus a one-voxel margin.
 
-    Cropping changes nothing: outside the box the mask is empty, and both the
-    soft skeleton and scikit-image's thinning see the same zero margin.
+    Cropping changes nothing: outside the box the mask is empty, every method
+    sees the same zero margin, and the box starts at even coordinates so the
+    topological thinning's subfields are those of the whole volume.
     """
     if labels.dtype.itemsize > 4 or labels.max() > np.iinfo(np.int32).max // 2:
         # find_objects lists every id up to the largest: compact sparse ids first
@@ -382,8 +391,9 @@ def _skeletonize_labels(labels: np.ndarray, method, iterations, per_slice, devic
     prog = _Progress(progress, len(present))
     used_all = 0 if method == "soft" else None
     for label, box in present:
+        # (even start: the topological thinning's subfields depend on coordinate parity)
         grown = tuple(
-            slice(max(s.start - 1, 0), min(s.stop + 1, n)) for s, n in zip(box, labels.shape)
+            slice(max(s.start - 1, 0) // 2 * 2, min(s.stop + 1, n)) for s, n in zip(box, labels.shape)
         )
         mask = labels[grown] == label
         skel, used = _skeletonize_mask(mask, method, iterations, per_slice, device, None)

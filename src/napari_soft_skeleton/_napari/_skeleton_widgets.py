@@ -23,6 +23,7 @@ from ..skeletonize import available_devices, skeletonize
 from ._common import Job, UserError, layer_array, layer_spacing, put_layer, skeleton_colour, warm_up
 
 _MODES = {"3D": False, "per-slice 2D": True}
+_COLOURS = {"lee": "cyan", "zhang": "cyan", "topological": "orange"}
 
 
 class _SkeletonWidget(Container):
@@ -217,12 +218,15 @@ class SoftSkeletonWidget(_SkeletonWidget):
 
 
 class ReferenceSkeletonWidget(_SkeletonWidget):
-    """scikit-image's skeleton (Lee in 3D; Lee or Zhang in 2D), per label, as a Labels layer."""
+    """Hard skeletons, per label, as a Labels layer: scikit-image's (Lee in 3D; Lee or
+    Zhang in 2D) and our topology-preserving thinning."""
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
-        self.method = ComboBox(label="method", choices=["lee", "zhang"], value="lee",
-                               tooltip="Lee: 2D and 3D. Zhang: 2D only (per-slice for volumes).")
+        self.method = ComboBox(label="method", choices=["lee", "zhang", "topological"], value="lee",
+                               tooltip="Lee (scikit-image): 2D and 3D. Zhang (scikit-image): 2D only "
+                                       "(per-slice for volumes). Topological (ours): keeps every object, "
+                                       "loop and cavity, one voxel thin.")
         self.threshold = FloatSpinBox(label="threshold", value=0.5, min=0.0, max=0.99, step=0.05,
                                       tooltip="Probability/intensity images are binarized as value > threshold "
                                               "(intensities are first rescaled to [0, 1]).")
@@ -262,7 +266,8 @@ class ReferenceSkeletonWidget(_SkeletonWidget):
         method = plan["settings"]["method"]
         data = out if plan["labels"] else out.astype(np.uint8)
         skel = put_layer(self.viewer, data, name=f"{layer.name} {method} skeleton", kind="labels",
-                         source=layer, settings=plan["settings"], **skeleton_colour(data, "cyan"))
+                         source=layer, settings=plan["settings"],
+                         **skeleton_colour(data, _COLOURS.get(method, "cyan")))
         self.last_layers = [skel]
         note = f"{int(np.count_nonzero(data))} skeleton voxels"
         self.status.value = note
