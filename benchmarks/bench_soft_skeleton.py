@@ -9,7 +9,10 @@ machines are noisy), printed one per line, with the issue's target beside it:
 * forward + backward 96³, 10 iterations: peak memory (≤ 1/3 of naive) and time
   (≥ 2×), each measured in a fresh subprocess;
 * on a CUDA GPU, when there is one: 512³ float32 vs naive on the same GPU (≥ 5×)
-  and equality of the results.
+  and equality of the results;
+* the topological skeleton vs scikit-image's Lee on the same masks: time (within
+  2× of Lee's, i.e. ratio ≥ 0.5, on the 256³ vessels), Betti numbers kept, and
+  precision / recall against Lee within 2 voxels (≥ 0.9).
 
 Run:  python benchmarks/bench_soft_skeleton.py [--quick] [--threads 2] [--json out.json]
 """
@@ -97,6 +100,34 @@ def bench_binary(rows, size: int, repeat: int) -> None:
            f"Lee {t_lee * 1e3:.0f} ms, ours {t_fast * 1e3:.0f} ms")
     report(rows, f"binary {size}^3 skeletonize(mask) vs skimage Lee", t_lee / t_np, ">=2", t_lee / t_np >= 2,
            f"Lee {t_lee * 1e3:.0f} ms, skeletonize {t_np * 1e3:.0f} ms")
+
+
+def bench_topological(rows, repeat: int, quick: bool) -> None:
+    """Our topology-preserving thinning against scikit-image's Lee, same masks."""
+    from skimage.morphology import skeletonize as sk_skeletonize
+
+    from napari_soft_skeleton import betti_numbers, compare
+
+    names = ["vessel_64"] if quick else ["vessel_256", "neuron_lm", "neuron_hemibrain_glomerulus", "neuron_hemibrain_pn"]
+    for name in names:
+        try:
+            from napari_soft_skeleton import load_sample
+
+            mask = load_sample(name).mask
+        except Exception:  # noqa: BLE001
+            mask = vessel_mask(64 if quick else 256)
+        t_ours = timeit(lambda: skeletonize(mask, "topological"), repeat)
+        t_lee = timeit(lambda: sk_skeletonize(mask), repeat)
+        ours, lee = skeletonize(mask, "topological"), sk_skeletonize(mask)
+        cmp_ = compare(lee, ours, tolerance=2.0)
+        same = betti_numbers(ours) == betti_numbers(mask)
+        targeted = name.startswith("vessel")
+        ok = (t_lee / t_ours >= 0.5 if targeted else True) and same and min(cmp_.precision, cmp_.recall) >= 0.9
+        report(rows, f"topological {name} {'x'.join(map(str, mask.shape))} vs Lee", t_lee / t_ours,
+               ">=0.5" if targeted else "info", ok,
+               f"ours {t_ours * 1e3:.0f} ms, Lee {t_lee * 1e3:.0f} ms; Betti kept: {same} "
+               f"(Lee: {betti_numbers(lee) == betti_numbers(mask)}); precision/recall vs Lee within 2 "
+               f"voxels {cmp_.precision:.3f}/{cmp_.recall:.3f}")
 
 
 def bench_dense(rows, size: int, repeat: int) -> None:
@@ -196,6 +227,7 @@ def main(argv=None) -> int:
     rows: list = []
     bench_binary(rows, 64 if args.quick else 256, repeat)
     bench_dense(rows, 48 if args.quick else 160, repeat)
+    bench_topological(rows, repeat, args.quick)
     bench_backward(rows, 32 if args.quick else 96, repeat, args.threads)
     bench_cuda(rows, 512, repeat)
     if args.json:
