@@ -512,10 +512,13 @@ def test_demo_without_display_runs_the_cli_on_the_sample(tmp_path, monkeypatch, 
     stdout = capsys.readouterr().out
     assert code == 0
     assert "no display" in stdout and str(out.resolve()) in stdout
-    for name in ("vessel_64_soft.tif", "vessel_64_lee.tif", "vessel_64_compare.json", "vessel_64_compare.png"):
-        assert (out / name).stat().st_size > 0
+    for name in ("soft.tif", "lee.tif", "topological.tif", "compare.json", "compare.png",
+                 "compare_topological.json", "compare_topological.png"):
+        assert (out / f"vessel_64_{name}").stat().st_size > 0
     result = json.loads((out / "vessel_64_compare.json").read_text())
     assert result["betti_reference"][0] >= 1 and 0 < result["recall"] <= 1
+    topo = json.loads((out / "vessel_64_compare_topological.json").read_text())
+    assert topo["betti_candidate"] == topo["betti_reference"] == [1, 0, 0]
 
 
 def test_demo_rejects_an_unknown_sample(tmp_path, capsys):

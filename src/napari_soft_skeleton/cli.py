@@ -250,8 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="open napari on a sample with the widgets (or, without a display, run the CLI on it)",
         description=(
             "Open napari on a sample volume with the plugin's widgets docked. On a machine "
-            "without a display, skeletonize the sample with the soft and Lee methods and "
-            "compare them instead, writing the results to --out."
+            "without a display, skeletonize the sample with the soft, Lee and topological "
+            "methods and compare them instead, writing the results to --out."
         ),
     )
     demo.add_argument("--sample", default="vessel_256", help="sample name (default: vessel_256)")
@@ -289,20 +289,25 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     source = out / f"{args.sample}_mask.tif"
     write_volume(source, sample.mask, spacing=sample.spacing)
-    soft, lee = out / f"{args.sample}_soft.tif", out / f"{args.sample}_lee.tif"
+    name = args.sample
+    soft, lee, topo = (out / f"{name}_{m}.tif" for m in ("soft", "lee", "topological"))
     quiet = ["-q"] if args.quiet else []
     steps = [
         ["skeletonize", str(source), "-o", str(soft), "--iterations", "auto", *quiet],
         ["skeletonize", str(source), "-o", str(lee), "--method", "lee", *quiet],
-        ["compare", str(lee), str(soft), "--json", str(out / f"{args.sample}_compare.json"),
-         "--figure", str(out / f"{args.sample}_compare.png")],
+        ["skeletonize", str(source), "-o", str(topo), "--method", "topological", *quiet],
+        ["compare", str(lee), str(soft), "--json", str(out / f"{name}_compare.json"),
+         "--figure", str(out / f"{name}_compare.png")],
+        ["compare", str(lee), str(topo), "--json", str(out / f"{name}_compare_topological.json"),
+         "--figure", str(out / f"{name}_compare_topological.png")],
     ]
     for step in steps:
         code = main(step)
         if code:
             return code
     print(f"sample from {samples_dir()}; results written to {out.resolve()}/: "
-          f"{soft.name}, {lee.name}, {args.sample}_compare.json, {args.sample}_compare.png")
+          f"{soft.name}, {lee.name}, {topo.name}, {name}_compare.json/.png (Lee vs soft), "
+          f"{name}_compare_topological.json/.png (Lee vs topological)")
     return 0
 
 
