@@ -63,15 +63,26 @@ def _cell_masks(ndim: int):
     return groups
 
 
-def _adjacency(ndim: int) -> np.ndarray:
-    """For each neighbour bit, the mask of neighbour bits adjacent to it (26- or 8-adjacency)."""
-    steps = _steps(ndim)
-    adj = np.zeros(len(steps), np.uint32)
-    for i, a in enumerate(steps):
-        for j, b in enumerate(steps):
-            if i != j and max(abs(x - y) for x, y in zip(a, b)) == 1:
-                adj[i] |= np.uint32(1 << j)
-    return adj
+def _grid_shifts(ndim: int) -> list[tuple[int, int]]:
+    """(shift, keep-mask) pairs that move a bit one step along an axis of the 3**ndim grid.
+
+    In the grid layout bit ``sum(c_k * 3**k)`` stands for the voxel at
+    coordinates ``c`` (0..2 per axis, last axis fastest), the centre included.
+    Shifting by ``+3**k`` moves every bit one step up axis ``k``; the keep-mask
+    drops bits that would wrap into the next row.
+    """
+    size = 3**ndim
+    shifts = []
+    for k in range(ndim):
+        step = 3**k
+        for direction in (1, -1):
+            keep = 0
+            for b in range(size):
+                c = (b // step) % 3
+                if (direction == 1 and c < 2) or (direction == -1 and c > 0):
+                    keep |= 1 << b
+            shifts.append((direction * step, keep))
+    return shifts
 
 
 _TABLES: dict[int, tuple] = {}
@@ -81,7 +92,7 @@ def _tables(ndim: int):
     if ndim not in _TABLES:
         steps = _steps(ndim)
         face = np.uint32(sum(1 << i for i, s in enumerate(steps) if sum(map(abs, s)) == 1))
-        _TABLES[ndim] = (_cell_masks(ndim), _adjacency(ndim), face)
+        _TABLES[ndim] = (_cell_masks(ndim), _grid_shifts(ndim), face)
     return _TABLES[ndim]
 
 
@@ -108,19 +119,29 @@ def _euler_invariant(codes: np.ndarray, ndim: int) -> np.ndarray:
 
 
 def _one_component(codes: np.ndarray, ndim: int) -> np.ndarray:
-    """True where the set neighbour bits form exactly one 26- (8-) connected component."""
-    _, adj, _ = _tables(ndim)
-    nonzero = codes != 0
-    reach = codes & (~codes + np.uint32(1))  # lowest set bit
+    """True where the set neighbour bits form exactly one 26- (8-) connected component.
+
+    A bit-parallel flood fill from the lowest set bit, on the 3**ndim grid
+    layout (the centre bit stays 0, so paths never pass through the centre):
+    one 26-dilation is three separable shift-and-or steps.
+    """
+    _, shifts, _ = _tables(ndim)
+    half = (3**ndim) // 2
+    low = np.uint32((1 << half) - 1)
+    grid = (codes & low) | ((codes >> np.uint32(half)) << np.uint32(half + 1))
+    reach = grid & (~grid + np.uint32(1))  # lowest set bit
     while True:
-        grown = reach.copy()
-        for i, a in enumerate(adj):
-            grown |= np.where((reach >> np.uint32(i)) & np.uint32(1), a, np.uint32(0))
-        grown &= codes
+        grown = reach
+        for k in range(ndim):
+            (up, keep_up), (down, keep_down) = shifts[2 * k], shifts[2 * k + 1]
+            grown = (grown
+                     | ((grown << np.uint32(up)) & np.uint32(keep_up << up))
+                     | ((grown >> np.uint32(-down)) & np.uint32(keep_down >> -down)))
+        grown &= grid
         if np.array_equal(grown, reach):
             break
         reach = grown
-    return nonzero & (reach == codes)
+    return (grid != 0) & (reach == grid)
 
 
 def is_simple(codes: np.ndarray, ndim: int) -> np.ndarray:
@@ -132,8 +153,10 @@ def is_simple(codes: np.ndarray, ndim: int) -> np.ndarray:
     """
     codes = np.asarray(codes, dtype=np.uint32)
     _, _, face = _tables(ndim)
-    border = (codes & face) != face
-    return border & _euler_invariant(codes, ndim) & _one_component(codes, ndim)
+    simple = ((codes & face) != face) & _euler_invariant(codes, ndim)
+    maybe = np.flatnonzero(simple)  # the flood fill only where the cheap tests passed
+    simple[maybe] = _one_component(codes[maybe], ndim)
+    return simple
 
 
 def neighbourhood_codes(flat: np.ndarray, index: np.ndarray, offsets: np.ndarray) -> np.ndarray:
