@@ -39,21 +39,21 @@ from ._binary import sparse_binary_soft_skeleton
 __all__ = ["soft_skeleton", "soft_skeleton_steps", "soft_skeleton_levels", "check_soft_input"]
 
 
-def check_soft_input(img, iterations, *, allow_auto: bool = False) -> None:
-    """Raise ``ValueError`` unless ``img``/``iterations`` are valid soft-skeleton input."""
+def check_soft_input(img, iterations, *, allow_auto: bool = False, name: str = "soft_skeleton") -> None:
+    """Raise ``ValueError`` unless ``img``/``iterations`` are valid input of ``name``."""
     if not isinstance(img, torch.Tensor):
         raise ValueError(
-            f"soft_skeleton expects a torch.Tensor of shape (N, C, H, W) or (N, C, D, H, W); "
+            f"{name} expects a torch.Tensor of shape (N, C, H, W) or (N, C, D, H, W); "
             f"got {type(img).__name__}"
         )
     if img.ndim not in (4, 5):
         raise ValueError(
-            "soft_skeleton expects a 4D (N, C, H, W) or 5D (N, C, D, H, W) tensor; "
+            f"{name} expects a 4D (N, C, H, W) or 5D (N, C, D, H, W) tensor; "
             f"got {img.ndim}D with shape {tuple(img.shape)}"
         )
     if not img.is_floating_point():
         raise ValueError(
-            f"soft_skeleton expects a floating-point tensor (float16, bfloat16, float32 or "
+            f"{name} expects a floating-point tensor (float16, bfloat16, float32 or "
             f"float64); got {img.dtype}"
         )
     if allow_auto and iterations == "auto":

@@ -173,7 +173,8 @@ def topological_skeleton_mask(mask: np.ndarray, *, max_sweeps: int | None = None
     Returns a boolean array of the same shape: a subset of ``mask`` with the
     same connected components, holes (loops) and cavities, one voxel thin:
     every voxel left is an end point (one neighbour) or not simple.  Isolated
-    voxels and small objects are kept (shrunk to a point), never dropped.
+    voxels and small objects are kept (shrunk to one to three voxels), never
+    dropped.
     """
     mask = np.asarray(mask, dtype=bool)
     ndim = mask.ndim
@@ -258,7 +259,7 @@ def topological_skeleton(img, *, threshold: float = 0.5, sample: bool = False, g
 
     from .soft import check_soft_input
 
-    check_soft_input(img, 0)
+    check_soft_input(img, 0, name="topological_skeleton")
     with torch.no_grad():
         probs = img.detach()
         if sample:
@@ -267,7 +268,7 @@ def topological_skeleton(img, *, threshold: float = 0.5, sample: bool = False, g
         else:
             binary = probs > threshold
         masks = binary.cpu().numpy().reshape((-1,) + tuple(img.shape[2:]))
-        skel = np.stack([topological_skeleton_mask(m) for m in masks]).reshape(img.shape)
+        skel = np.array([topological_skeleton_mask(m) for m in masks], dtype=bool).reshape(img.shape)
         hard = torch.from_numpy(skel).to(device=img.device, dtype=img.dtype)
     if img.requires_grad and torch.is_grad_enabled():
         return hard + (img - img.detach())
