@@ -438,7 +438,7 @@ def test_bad_layers_give_one_error_and_no_layer(make_napari_viewer, qtbot, notes
 
 def test_points_layer_is_not_offered(make_napari_viewer, qtbot, notes):
     viewer = make_napari_viewer()
-    points = viewer.add_points(np.array([[1.0, 2.0, 3.0]]), name="pts")
+    viewer.add_points(np.array([[1.0, 2.0, 3.0]]), name="pts")
     widget = dock(viewer, "Soft skeleton")
     assert [c for c in widget.layer.choices if c is not None] == []
     assert widget.layer.value is None

@@ -39,7 +39,7 @@ from ._binary import sparse_binary_soft_skeleton
 __all__ = ["soft_skeleton", "soft_skeleton_steps", "soft_skeleton_levels", "check_soft_input"]
 
 
-def check_soft_input(img, iterations, *, allow_auto: bool = False, name: str = "soft_skeleton") -> None:
+def check_soft_input(img, iterations, *, name: str = "soft_skeleton") -> None:
     """Raise ``ValueError`` unless ``img``/``iterations`` are valid input of ``name``."""
     if not isinstance(img, torch.Tensor):
         raise ValueError(
@@ -56,8 +56,6 @@ def check_soft_input(img, iterations, *, allow_auto: bool = False, name: str = "
             f"{name} expects a floating-point tensor (float16, bfloat16, float32 or "
             f"float64); got {img.dtype}"
         )
-    if allow_auto and iterations == "auto":
-        return
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
         raise ValueError(f"iterations must be a non-negative integer; got {iterations!r}")
 

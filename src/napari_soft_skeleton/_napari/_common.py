@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -123,7 +124,8 @@ def _warm_up() -> None:
         layer._raw_to_displayed(layer.data)
     # first calls into torch and scikit-image's thinning import and set up a lot
     import torch
-    from skimage.morphology import skeletonize as _  # noqa: F401
+
+    importlib.import_module("skimage.morphology")  # imported on first use otherwise
 
     from ..soft import soft_skeleton
 
