@@ -144,7 +144,7 @@ def soft_skeleton_steps(img: torch.Tensor, iterations: int):
     check_soft_input(img, iterations)
     shape = img.shape
     with torch.no_grad():
-        level = img.detach().reshape((-1,) + tuple(shape[2:]))
+        level = img.detach().reshape((-1,) + tuple(shape[2:])).clone()  # step 0 is a copy
         nxt = morph.erode(level)
         skel = torch.relu(level - morph.dilate(nxt))
         yield 0, level.reshape(shape), skel.reshape(shape)
