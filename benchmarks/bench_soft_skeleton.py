@@ -212,6 +212,16 @@ def bench_cuda(rows, size: int, repeat: int) -> None:
     t_naive = timeit(sync(lambda: naive_soft_skeleton(mask, 10)), repeat)
     report(rows, "cuda binary 256^3 vs naive", t_naive / t_fast, "info", same,
            f"naive {t_naive * 1e3:.1f} ms, ours {t_fast * 1e3:.1f} ms, equal: {same}")
+    from skimage.morphology import skeletonize as sk_skeletonize
+
+    from napari_soft_skeleton import topological_skeleton
+
+    mask_np = vessel_mask(256)
+    t_topo = timeit(sync(lambda: topological_skeleton(mask)), repeat)
+    t_lee = timeit(lambda: sk_skeletonize(mask_np), repeat)
+    same = np.array_equal(topological_skeleton(mask).cpu().numpy()[0, 0] > 0, skeletonize(mask_np, "topological"))
+    report(rows, "cuda topological 256^3 vs skimage Lee (CPU)", t_lee / t_topo, ">=10", t_lee / t_topo >= 10 and same,
+           f"ours on GPU {t_topo * 1e3:.1f} ms, Lee {t_lee * 1e3:.0f} ms, equal to the CPU result: {same}")
 
 
 def main(argv=None) -> int:

@@ -1044,3 +1044,38 @@ def test_torch_empty_batch_and_error_name():
     assert topological_skeleton(torch.zeros((0, 1, 8, 8))).shape == (0, 1, 8, 8)
     with pytest.raises(ValueError, match="topological_skeleton expects"):
         topological_skeleton(torch.zeros(3, 3))
+
+
+def _blobs(seed, shape, sigma=2.0):
+    rng = np.random.default_rng(seed)
+    return ndi.gaussian_filter(rng.random(shape), sigma) > 0.5
+
+
+def test_torch_peeling_equals_numpy_per_image_and_in_a_batch():
+    import torch
+
+    from napari_soft_skeleton.topological import _thin_torch, topological_skeleton_mask
+
+    for shape in [(26, 28, 30), (48, 44)]:
+        batch = np.stack([_blobs(seed, shape) for seed in range(3)])
+        got = _thin_torch(torch.from_numpy(batch)).numpy()
+        for image, skel in zip(batch, got):
+            np.testing.assert_array_equal(skel, topological_skeleton_mask(image))
+    vessel = load_sample("vessel_64").mask
+    np.testing.assert_array_equal(
+        _thin_torch(torch.from_numpy(vessel)[None]).numpy()[0], topological_skeleton_mask(vessel)
+    )
+
+
+def test_cuda_topological_skeleton_equals_cpu():
+    import torch
+
+    from napari_soft_skeleton import topological_skeleton
+
+    if not torch.cuda.is_available():
+        pytest.skip("CUDA not available")
+    x = torch.from_numpy(np.stack([_blobs(s, (24, 26, 28)) for s in range(2)]).astype(np.float32))[:, None]
+    cpu = topological_skeleton(x)
+    gpu = topological_skeleton(x.cuda())
+    assert gpu.device.type == "cuda"
+    assert torch.equal(gpu.cpu(), cpu)

@@ -96,25 +96,36 @@ def _tables(ndim: int):
     return _TABLES[ndim]
 
 
-def _popcount(codes: np.ndarray) -> np.ndarray:
-    if hasattr(np, "bitwise_count"):
+_BYTE_COUNTS = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def _popcount(codes):
+    """Number of set bits of each code (NumPy array or torch tensor)."""
+    if isinstance(codes, np.ndarray) and hasattr(np, "bitwise_count"):
         return np.bitwise_count(codes)
-    count = np.zeros(codes.shape, np.uint8)
-    c = codes.copy()
-    while np.any(c):
-        count += (c & 1).astype(np.uint8)
-        c >>= 1
-    return count
+    table = _BYTE_COUNTS if isinstance(codes, np.ndarray) else _torch_byte_counts(codes.device)
+    return sum(table[(codes >> shift) & 255] for shift in (0, 8, 16, 24))
 
 
-def _euler_invariant(codes: np.ndarray, ndim: int) -> np.ndarray:
+def _torch_byte_counts(device):
+    import torch
+
+    return torch.as_tensor(_BYTE_COUNTS, device=device).long()
+
+
+def _nonzero(x):
+    """Indices of the True entries of a 1-D NumPy array or torch tensor."""
+    return np.flatnonzero(x) if isinstance(x, np.ndarray) else x.nonzero().flatten()
+
+
+def _euler_invariant(codes, ndim: int):
     """True where deleting the centre leaves the Euler characteristic unchanged."""
     groups, _, _ = _tables(ndim)
     # the centre's top cell (cube or square) always goes: (-1)**ndim
-    change = np.full(codes.shape, (-1) ** ndim, np.int16)
+    change = (-1) ** ndim
     for sign, masks in groups:
         for m in masks:
-            change += sign * ((codes & m) == 0)
+            change = change + sign * ((codes & int(m)) == 0)
     return change == 0
 
 
@@ -127,18 +138,15 @@ def _one_component(codes: np.ndarray, ndim: int) -> np.ndarray:
     """
     _, shifts, _ = _tables(ndim)
     half = (3**ndim) // 2
-    low = np.uint32((1 << half) - 1)
-    grid = (codes & low) | ((codes >> np.uint32(half)) << np.uint32(half + 1))
-    reach = grid & (~grid + np.uint32(1))  # lowest set bit
+    grid = (codes & ((1 << half) - 1)) | ((codes >> half) << (half + 1))
+    reach = grid & (~grid + 1)  # lowest set bit
     while True:
         grown = reach
         for k in range(ndim):
             (up, keep_up), (down, keep_down) = shifts[2 * k], shifts[2 * k + 1]
-            grown = (grown
-                     | ((grown << np.uint32(up)) & np.uint32(keep_up << up))
-                     | ((grown >> np.uint32(-down)) & np.uint32(keep_down >> -down)))
-        grown &= grid
-        if np.array_equal(grown, reach):
+            grown = grown | ((grown << up) & (keep_up << up)) | ((grown >> -down) & (keep_down >> -down))
+        grown = grown & grid
+        if not bool((grown != reach).any()):
             break
         reach = grown
     return (grid != 0) & (reach == grid)
@@ -151,20 +159,61 @@ def is_simple(codes: np.ndarray, ndim: int) -> np.ndarray:
     8 and 4.  A simple point must have a background face neighbour, be
     Euler-invariant and have one foreground neighbour component.
     """
-    codes = np.asarray(codes, dtype=np.uint32)
+    if not hasattr(codes, "device"):  # NumPy (a torch tensor is used as it is)
+        codes = np.asarray(codes, dtype=np.uint32)
     _, _, face = _tables(ndim)
+    face = int(face)
     simple = ((codes & face) != face) & _euler_invariant(codes, ndim)
-    maybe = np.flatnonzero(simple)  # the flood fill only where the cheap tests passed
+    maybe = _nonzero(simple)  # the flood fill only where the cheap tests passed
     simple[maybe] = _one_component(codes[maybe], ndim)
     return simple
 
 
-def neighbourhood_codes(flat: np.ndarray, index: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Bit-coded neighbourhoods of the voxels ``index`` of a padded flat 0/1 array."""
-    codes = np.zeros(index.shape, np.uint32)
+def neighbourhood_codes(flat, index, offsets):
+    """Bit-coded neighbourhoods of the voxels ``index`` of a padded flat 0/1 array.
+
+    NumPy arrays give ``uint32`` codes, torch tensors ``int64`` ones.
+    """
+    codes = 0
     for i, off in enumerate(offsets):
-        codes |= flat[index + off].astype(np.uint32) << np.uint32(i)
+        bit = flat[index + int(off)]
+        bit = bit.astype(np.uint32) if isinstance(bit, np.ndarray) else bit.long()
+        codes = codes | (bit << i)
     return codes
+
+
+def _peel(flat, alive, parity, offsets, face_offsets, ndim: int, max_sweeps=None) -> None:
+    """Thin the padded flat 0/1 array ``flat`` in place (NumPy array or torch tensor).
+
+    ``alive``: flat indices of its foreground voxels; ``parity``: their
+    subfield (coordinate parities as bits); ``offsets``: flat offsets of the
+    3**ndim - 1 neighbours in bit order; ``face_offsets``: the 2·ndim face
+    neighbours in peeling order.
+    """
+    sweeps = 0
+    while max_sweeps is None or sweeps < max_sweeps:
+        sweeps += 1
+        removed = 0
+        # one direction at a time (as in Lee et al.): the points whose neighbour
+        # on that side is background at the start of the sub-sweep may go
+        for off in face_offsets:
+            on_side = flat[alive + off] == 0
+            cand_all, cand_parity = alive[on_side], parity[on_side]
+            # end points are judged at the start of the sub-sweep (as Lee et al.
+            # do); simplicity at the moment of deletion, which keeps topology
+            not_end = _popcount(neighbourhood_codes(flat, cand_all, offsets)) > 1
+            cand_all, cand_parity = cand_all[not_end], cand_parity[not_end]
+            for sub in range(2**ndim):
+                cand = cand_all[cand_parity == sub]
+                if len(cand) == 0:
+                    continue
+                go = is_simple(neighbourhood_codes(flat, cand, offsets), ndim)
+                flat[cand[go]] = 0
+                removed += int(go.sum())
+            keep = flat[alive] == 1
+            alive, parity = alive[keep], parity[keep]
+        if removed == 0:
+            break
 
 
 def topological_skeleton_mask(mask: np.ndarray, *, max_sweeps: int | None = None) -> np.ndarray:
@@ -192,33 +241,33 @@ def topological_skeleton_mask(mask: np.ndarray, *, max_sweeps: int | None = None
     parity = np.zeros(alive.shape, np.uint8)
     for axis in range(ndim):
         parity |= ((coords[axis] & 1).astype(np.uint8) << axis)
-    sweeps = 0
-    while max_sweeps is None or sweeps < max_sweeps:
-        sweeps += 1
-        removed = 0
-        # one direction at a time (as in Lee et al.): the points whose neighbour
-        # on that side is background at the start of the sub-sweep may go
-        for off in face_offsets:
-            on_side = flat[alive + off] == 0
-            cand_all, cand_parity = alive[on_side], parity[on_side]
-            # end points are judged at the start of the sub-sweep (as Lee et al.
-            # do); simplicity at the moment of deletion, which keeps topology
-            not_end = _popcount(neighbourhood_codes(flat, cand_all, offsets)) > 1
-            cand_all, cand_parity = cand_all[not_end], cand_parity[not_end]
-            for sub in range(2**ndim):
-                cand = cand_all[cand_parity == sub]
-                if cand.size == 0:
-                    continue
-                codes = neighbourhood_codes(flat, cand, offsets)
-                go = is_simple(codes, ndim)
-                flat[cand[go]] = 0
-                removed += int(np.count_nonzero(go))
-            keep = flat[alive] == 1
-            alive, parity = alive[keep], parity[keep]
-        if removed == 0:
-            break
+    _peel(flat, alive, parity, offsets.tolist(), face_offsets.tolist(), ndim, max_sweeps)
     inner = (slice(1, -1),) * ndim
     return padded[inner].astype(bool)
+
+
+def _thin_torch(mask):
+    """:func:`topological_skeleton_mask` for a boolean tensor ``(B, *spatial)`` on any device.
+
+    The same peeling (:func:`_peel`) on torch tensors, the whole batch at once
+    (each image is padded, so neighbourhoods never cross images); the result
+    is identical to thinning each image with the NumPy version.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    ndim = mask.ndim - 1
+    padded = F.pad(mask.to(torch.uint8), (1, 1) * ndim)
+    flat = padded.reshape(-1)
+    strides = padded.stride()[1:]
+    offsets = [sum(s * st for s, st in zip(step, strides)) for step in _steps(ndim)]
+    face_offsets = [sign * strides[axis] for axis in range(ndim) for sign in (-1, 1)]
+    alive = flat.nonzero().flatten()
+    parity = torch.zeros_like(alive)
+    for axis in range(ndim):
+        parity |= ((alive // strides[axis]) % padded.shape[axis + 1] & 1) << axis
+    _peel(flat, alive, parity, offsets, face_offsets, ndim)
+    return padded[(slice(None),) + (slice(1, -1),) * ndim].bool()
 
 
 def topological_skeleton(img, *, threshold: float = 0.5, sample: bool = False, generator=None):
@@ -252,8 +301,9 @@ def topological_skeleton(img, *, threshold: float = 0.5, sample: bool = False, g
 
     Notes
     -----
-    The thinning itself runs on the CPU (:func:`topological_skeleton_mask`),
-    image by image; the result is moved back to ``img``'s device.
+    On the CPU the thinning is :func:`topological_skeleton_mask`, image by
+    image; on other devices (CUDA, MPS) the same peeling runs on the device
+    with torch, the whole batch at once, giving the same skeleton.
     """
     import torch
 
@@ -267,9 +317,13 @@ def topological_skeleton(img, *, threshold: float = 0.5, sample: bool = False, g
             binary = noise < probs
         else:
             binary = probs > threshold
-        masks = binary.cpu().numpy().reshape((-1,) + tuple(img.shape[2:]))
-        skel = np.array([topological_skeleton_mask(m) for m in masks], dtype=bool).reshape(img.shape)
-        hard = torch.from_numpy(skel).to(device=img.device, dtype=img.dtype)
+        masks = binary.reshape((-1,) + tuple(img.shape[2:]))
+        if masks.device.type == "cpu":
+            skel = np.array([topological_skeleton_mask(m) for m in masks.numpy()], dtype=bool)
+            hard = torch.from_numpy(skel)
+        else:
+            hard = _thin_torch(masks)
+        hard = hard.reshape(img.shape).to(device=img.device, dtype=img.dtype)
     if img.requires_grad and torch.is_grad_enabled():
         return hard + (img - img.detach())
     return hard
