@@ -63,7 +63,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         if message.endswith("required: COMMAND"):
-            message = "missing command: choose 'skeletonize' or 'compare' (see soft-skeleton --help)"
+            message = "missing command: choose 'skeletonize', 'compare' or 'demo' (see soft-skeleton --help)"
         raise UsageError(message)
 
 
@@ -287,9 +287,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     sample = load_sample(args.sample)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    source = out / f"{args.sample}_mask.tif"
-    write_volume(source, sample.mask, spacing=sample.spacing)
     name = args.sample
+    source = out / f"{name}_mask.tif"
+    write_volume(source, sample.mask, spacing=sample.spacing)
     soft, lee, topo = (out / f"{name}_{m}.tif" for m in ("soft", "lee", "topological"))
     quiet = ["-q"] if args.quiet else []
     steps = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..samples import load_sample
 
 
@@ -20,29 +22,11 @@ def _layers(name: str) -> list[tuple]:
     return layers
 
 
-def vessel_256():
-    return _layers("vessel_256")
-
-
-def vessel_128():
-    return _layers("vessel_128")
-
-
-def vessel_64():
-    return _layers("vessel_64")
-
-
-def vessel_2d():
-    return _layers("vessel_2d")
-
-
-def neuron_lm():
-    return _layers("neuron_lm")
-
-
-def neuron_hemibrain_pn():
-    return _layers("neuron_hemibrain_pn")
-
-
-def neuron_hemibrain_glomerulus():
-    return _layers("neuron_hemibrain_glomerulus")
+# one command per sample in napari.yaml
+vessel_256 = partial(_layers, "vessel_256")
+vessel_128 = partial(_layers, "vessel_128")
+vessel_64 = partial(_layers, "vessel_64")
+vessel_2d = partial(_layers, "vessel_2d")
+neuron_lm = partial(_layers, "neuron_lm")
+neuron_hemibrain_pn = partial(_layers, "neuron_hemibrain_pn")
+neuron_hemibrain_glomerulus = partial(_layers, "neuron_hemibrain_glomerulus")

@@ -29,8 +29,6 @@ _COLOURS = {"lee": "cyan", "zhang": "cyan", "topological": "orange"}
 class _SkeletonWidget(Container):
     """What both widgets share: the layer picker, mode, run/cancel and status."""
 
-    method_name = ""  # shown in layer names
-
     def __init__(self, napari_viewer):
         super().__init__(labels=True)
         self.viewer = napari_viewer
@@ -99,13 +97,18 @@ class _SkeletonWidget(Container):
             show_error(str(err))
             return None
 
-    def _frames(self, data: np.ndarray):
-        """Time points of a 4D layer, or the layer itself."""
-        return list(data) if data.ndim == 4 else [data]
+    def _inputs(self, layer, data: np.ndarray):
+        """``(data, is_labels, rescaled, per_slice, spatial ndim)`` for a run on ``layer``."""
+        is_labels = isinstance(layer, Labels)
+        rescaled = False
+        if not is_labels:
+            data, rescaled = _image_input(layer, data)
+        spatial = data.ndim if data.ndim < 4 else 3
+        return data, is_labels, rescaled, _MODES[self.mode.value], spatial
 
     def _over_frames(self, data, compute, progress):
-        """``compute(frame, sub_progress)`` per time point, stacked back together."""
-        frames = self._frames(data)
+        """``compute(frame, sub_progress)`` per time point of a 4D layer, stacked back together."""
+        frames = list(data) if data.ndim == 4 else [data]
         outputs, used = [], []
         for t, frame in enumerate(frames):
             def sub(done, total, t=t):
@@ -120,6 +123,10 @@ class _SkeletonWidget(Container):
 
     def _show(self, layer, plan, result):
         raise NotImplementedError
+
+    def _done(self, title: str, note: str) -> None:
+        self.status.value = note
+        show_info(f"{title}: {note}.")
 
 
 def _image_input(layer, data: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -142,8 +149,6 @@ class SoftSkeletonWidget(_SkeletonWidget):
     binarization as a Labels layer, both placed exactly on the input.
     """
 
-    method_name = "soft"
-
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
         self.iterations = SpinBox(label="iterations", value=10, min=0, max=1000,
@@ -164,13 +169,8 @@ class SoftSkeletonWidget(_SkeletonWidget):
 
     def _plan(self, layer, data):
         iterations = "auto" if self.auto.value else int(self.iterations.value)
-        per_slice = _MODES[self.mode.value]
         device = None if self.device.value == "auto" else self.device.value
-        is_labels = isinstance(layer, Labels)
-        rescaled = False
-        if not is_labels:
-            data, rescaled = _image_input(layer, data)
-        spatial = data.ndim if data.ndim < 4 else 3
+        data, is_labels, rescaled, per_slice, spatial = self._inputs(layer, data)
         spacing = layer_spacing(layer, spatial)
 
         def compute(frame, progress):
@@ -213,8 +213,7 @@ class SoftSkeletonWidget(_SkeletonWidget):
             self.iterations.value = int(used)
         if plan["rescaled"]:
             note += "; intensities were rescaled to [0, 1]"
-        self.status.value = note
-        show_info(f"Soft skeleton of '{layer.name}': {note}.")
+        self._done(f"Soft skeleton of '{layer.name}'", note)
 
 
 class ReferenceSkeletonWidget(_SkeletonWidget):
@@ -236,14 +235,9 @@ class ReferenceSkeletonWidget(_SkeletonWidget):
 
     def _plan(self, layer, data):
         method = self.method.value
-        per_slice = _MODES[self.mode.value]
-        spatial = data.ndim if data.ndim < 4 else 3
+        data, is_labels, rescaled, per_slice, spatial = self._inputs(layer, data)
         if method == "zhang" and spatial == 3 and not per_slice:
             raise UserError("Zhang's method is 2D only; choose per-slice 2D mode for a volume.")
-        is_labels = isinstance(layer, Labels)
-        rescaled = False
-        if not is_labels:
-            data, rescaled = _image_input(layer, data)
         threshold = float(self.threshold.value)
 
         def compute(frame, progress):
@@ -269,6 +263,4 @@ class ReferenceSkeletonWidget(_SkeletonWidget):
                          source=layer, settings=plan["settings"],
                          **skeleton_colour(data, _COLOURS.get(method, "cyan")))
         self.last_layers = [skel]
-        note = f"{int(np.count_nonzero(data))} skeleton voxels"
-        self.status.value = note
-        show_info(f"{method.capitalize()} skeleton of '{layer.name}': {note}.")
+        self._done(f"{method.capitalize()} skeleton of '{layer.name}'", f"{int(np.count_nonzero(data))} skeleton voxels")
