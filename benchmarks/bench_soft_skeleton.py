@@ -12,7 +12,10 @@ machines are noisy), printed one per line, with the issue's target beside it:
   and equality of the results;
 * the topological skeleton vs scikit-image's Lee on the same masks: time (within
   2× of Lee's, i.e. ratio ≥ 0.5, on the 256³ vessels), Betti numbers kept, and
-  precision / recall against Lee within 2 voxels (≥ 0.9).
+  precision / recall against Lee within 2 voxels (≥ 0.9); its GPU code path run
+  on the CPU (exactness, torch operation count);
+* on a CUDA GPU: the topological skeleton of 256³ vs Lee on the CPU (≥ 10×),
+  and ``skeletonize(..., "topological", device="cuda")`` on the samples.
 
 Run:  python benchmarks/bench_soft_skeleton.py [--quick] [--threads 2] [--json out.json]
 """
@@ -116,9 +119,9 @@ def bench_topological(rows, repeat: int, quick: bool) -> None:
             mask = load_sample(name).mask
         except Exception:  # noqa: BLE001
             mask = vessel_mask(64 if quick else 256)
-        t_ours = timeit(lambda: skeletonize(mask, "topological"), repeat)
+        t_ours = timeit(lambda: skeletonize(mask, "topological", device="cpu"), repeat)
         t_lee = timeit(lambda: sk_skeletonize(mask), repeat)
-        ours, lee = skeletonize(mask, "topological"), sk_skeletonize(mask)
+        ours, lee = skeletonize(mask, "topological", device="cpu"), sk_skeletonize(mask)
         cmp_ = compare(lee, ours, tolerance=2.0)
         same = betti_numbers(ours) == betti_numbers(mask)
         targeted = name.startswith("vessel")
@@ -128,6 +131,36 @@ def bench_topological(rows, repeat: int, quick: bool) -> None:
                f"ours {t_ours * 1e3:.0f} ms, Lee {t_lee * 1e3:.0f} ms; Betti kept: {same} "
                f"(Lee: {betti_numbers(lee) == betti_numbers(mask)}); precision/recall vs Lee within 2 "
                f"voxels {cmp_.precision:.3f}/{cmp_.recall:.3f}")
+
+
+def bench_topological_torch(rows, repeat: int, quick: bool) -> None:
+    """The GPU code path (table lookups, no host syncs inside a sweep) run on the CPU.
+
+    Not a speed target: it shows that the path is exact and how many torch
+    operations (≈ kernel launches on a GPU) one 256³ skeleton takes, which
+    bounds its GPU time from below when no GPU is at hand.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    from napari_soft_skeleton.topological import _thin_torch, simple_point_table
+
+    mask = vessel_mask(64 if quick else 256)
+    t0 = time.perf_counter()
+    simple_point_table(3)
+    t_table = time.perf_counter() - t0
+    tensor = torch.from_numpy(mask)[None]
+    t_torch = timeit(lambda: _thin_torch(tensor), repeat)
+    t_numpy = timeit(lambda: skeletonize(mask, "topological", device="cpu"), repeat)
+    same = np.array_equal(_thin_torch(tensor)[0].numpy(), skeletonize(mask, "topological", device="cpu"))
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        _thin_torch(tensor)
+    launching = {"aten::index", "aten::index_put_", "aten::add", "aten::mul", "aten::sum", "aten::where",
+                 "aten::bitwise_and", "aten::bitwise_and_", "aten::eq", "aten::gt", "aten::cat", "aten::nonzero",
+                 "aten::bincount", "aten::cumsum", "aten::sort"}
+    ops = sum(e.count for e in prof.key_averages() if e.key in launching)
+    report(rows, f"topological {mask.shape[0]}^3 GPU code path on CPU vs NumPy path", t_numpy / t_torch, "info",
+           same, f"torch path {t_torch * 1e3:.0f} ms, NumPy path {t_numpy * 1e3:.0f} ms, equal: {same}; "
+           f"~{ops} kernel-launching torch ops; simple-point table built in {t_table:.1f} s (once per process)")
 
 
 def bench_dense(rows, size: int, repeat: int) -> None:
@@ -214,14 +247,31 @@ def bench_cuda(rows, size: int, repeat: int) -> None:
            f"naive {t_naive * 1e3:.1f} ms, ours {t_fast * 1e3:.1f} ms, equal: {same}")
     from skimage.morphology import skeletonize as sk_skeletonize
 
-    from napari_soft_skeleton import topological_skeleton
+    from napari_soft_skeleton import load_sample, topological_skeleton
+    from napari_soft_skeleton.topological import simple_point_table
 
+    t0 = time.perf_counter()
+    simple_point_table(3, dev)
+    torch.cuda.synchronize()
+    t_table = time.perf_counter() - t0
     mask_np = vessel_mask(256)
     t_topo = timeit(sync(lambda: topological_skeleton(mask)), repeat)
     t_lee = timeit(lambda: sk_skeletonize(mask_np), repeat)
-    same = np.array_equal(topological_skeleton(mask).cpu().numpy()[0, 0] > 0, skeletonize(mask_np, "topological"))
+    same = np.array_equal(topological_skeleton(mask).cpu().numpy()[0, 0] > 0,
+                          skeletonize(mask_np, "topological", device="cpu"))
     report(rows, "cuda topological 256^3 vs skimage Lee (CPU)", t_lee / t_topo, ">=10", t_lee / t_topo >= 10 and same,
-           f"ours on GPU {t_topo * 1e3:.1f} ms, Lee {t_lee * 1e3:.0f} ms, equal to the CPU result: {same}")
+           f"ours on GPU {t_topo * 1e3:.1f} ms (tensor in, tensor out), Lee {t_lee * 1e3:.0f} ms, equal to the CPU "
+           f"result: {same}; simple-point table built on the GPU in {t_table:.2f} s (once per process)")
+    for name in ["vessel_256", "neuron_lm", "neuron_hemibrain_pn"]:
+        sample = load_sample(name).mask
+        t_gpu = timeit(lambda: skeletonize(sample, "topological", device="cuda"), repeat)
+        t_cpu = timeit(lambda: skeletonize(sample, "topological", device="cpu"), repeat)
+        t_lee = timeit(lambda: sk_skeletonize(sample), repeat)
+        same = np.array_equal(skeletonize(sample, "topological", device="cuda"),
+                              skeletonize(sample, "topological", device="cpu"))
+        report(rows, f"cuda skeletonize(topological) {name} vs Lee", t_lee / t_gpu, "info", same,
+               f"NumPy in/out on GPU {t_gpu * 1e3:.1f} ms, on CPU {t_cpu * 1e3:.0f} ms, Lee {t_lee * 1e3:.0f} ms, "
+               f"equal: {same}")
 
 
 def main(argv=None) -> int:
@@ -238,6 +288,7 @@ def main(argv=None) -> int:
     bench_binary(rows, 64 if args.quick else 256, repeat)
     bench_dense(rows, 48 if args.quick else 160, repeat)
     bench_topological(rows, repeat, args.quick)
+    bench_topological_torch(rows, repeat, args.quick)
     bench_backward(rows, 32 if args.quick else 96, repeat, args.threads)
     bench_cuda(rows, 512, repeat)
     if args.json:

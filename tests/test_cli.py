@@ -374,6 +374,9 @@ def _error_cases(files, out):
                                   "--json", out],
         "compare json ext": ["compare", files["ref"], files["cand"], "--json",
                              out.with_suffix(".txt")],
+        "compare second candidate mismatch": ["compare", files["ref"], files["cand"], files["small"],
+                                              "--json", out],
+        "compare too many candidates": ["compare", files["ref"], *[files["cand"]] * 7, "--json", out],
     }
 
 
@@ -401,6 +404,44 @@ def test_errors_are_one_line_exit_2_and_leave_no_output(files, tmp_path, capsys,
     assert _snapshot(files) == before
 
 
+def test_compare_several_candidates_side_by_side(files, tmp_path, capsys):
+    from matplotlib.image import imread
+
+    from napari_soft_skeleton import compare
+
+    before = _snapshot(files)
+    js, fig, fig1 = tmp_path / "three.json", tmp_path / "three.png", tmp_path / "one.png"
+    # B = the candidate, C = the reference itself (a perfect candidate)
+    code, stdout, stderr = _run(
+        ["compare", files["ref"], files["cand"], files["ref"], "--json", js, "--figure", fig], capsys
+    )
+    assert code == 0, stderr
+    data = json.loads(js.read_text())
+    assert data["reference"] == str(files["ref"]) and data["mask"] is None
+    assert [c["letter"] for c in data["candidates"]] == ["B", "C"]
+    assert [c["candidate"] for c in data["candidates"]] == [str(files["cand"]), str(files["ref"])]
+    ref, cand = read_volume(files["ref"])[0], read_volume(files["cand"])[0]
+    expected = compare(ref, cand, spacing=SPACING)
+    b, c = data["candidates"]
+    assert b["precision"] == pytest.approx(expected.precision) and b["recall"] == pytest.approx(expected.recall)
+    assert b["recall"] < 1 and c["precision"] == c["recall"] == c["f1"] == 1.0
+    assert c["betti_candidate"] == c["betti_reference"]
+    # the table: a column per skeleton, one row per metric
+    lines = stdout.splitlines()
+    assert lines[:3] == [f"A (reference): {files['ref']}", f"B (candidate): {files['cand']}",
+                         f"C (candidate): {files['ref']}"]
+    header = next(line for line in lines if line.split() == ["A", "B", "C"])
+    assert header
+    f1_row = next(line for line in lines if line.startswith("F1"))
+    assert f1_row.split()[1:] == [f"{expected.f1:.4f}", "1.0000"]
+    # the figure: wider than the two-skeleton one, not blank
+    _run(["compare", files["ref"], files["cand"], "--figure", fig1], capsys)
+    img, img1 = imread(fig), imread(fig1)
+    assert img.shape[1] > img1.shape[1] * 0.9 and img.shape[0] >= 400
+    assert img[..., :3].std() > 0.05
+    assert _snapshot(files) == before
+
+
 def test_error_messages_are_clear(files, tmp_path, capsys):
     out = tmp_path / "o.tif"
     _, _, err = _run(["skeletonize", files["garbage"], "-o", out], capsys)
@@ -413,6 +454,10 @@ def test_error_messages_are_clear(files, tmp_path, capsys):
     assert "--method" in err and "soft" in err and "lee" in err
     _, _, err = _run(["compare", files["npy"], files["small"]], capsys)
     assert "shape mismatch" in err and "(24, 24, 24)" in err and "(24, 24, 20)" in err
+    _, _, err = _run(["compare", files["npy"], files["npy"], files["small"]], capsys)
+    assert f"but C '{files['small']}' has shape (24, 24, 20)" in err
+    _, _, err = _run(["compare", files["npy"], *[files["npy"]] * 7], capsys)
+    assert "at most 6 candidate skeletons; got 7" in err
 
 
 def test_failed_write_keeps_existing_output(files, tmp_path, monkeypatch, capsys):
@@ -512,12 +557,13 @@ def test_demo_without_display_runs_the_cli_on_the_sample(tmp_path, monkeypatch, 
     stdout = capsys.readouterr().out
     assert code == 0
     assert "no display" in stdout and str(out.resolve()) in stdout
-    for name in ("soft.tif", "lee.tif", "topological.tif", "compare.json", "compare.png",
-                 "compare_topological.json", "compare_topological.png"):
+    for name in ("soft.tif", "lee.tif", "topological.tif", "compare.json", "compare.png"):
         assert (out / f"vessel_64_{name}").stat().st_size > 0
     result = json.loads((out / "vessel_64_compare.json").read_text())
-    assert result["betti_reference"][0] >= 1 and 0 < result["recall"] <= 1
-    topo = json.loads((out / "vessel_64_compare_topological.json").read_text())
+    assert result["reference"].endswith("vessel_64_lee.tif")
+    soft, topo = result["candidates"]
+    assert soft["candidate"].endswith("vessel_64_soft.tif") and topo["candidate"].endswith("vessel_64_topological.tif")
+    assert soft["betti_reference"][0] >= 1 and 0 < soft["recall"] <= 1
     assert topo["betti_candidate"] == topo["betti_reference"] == [1, 0, 0]
 
 

@@ -21,6 +21,7 @@ end point (exactly one 26-/8-neighbour) or not simple.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from functools import lru_cache
 
@@ -1079,3 +1080,110 @@ def test_cuda_topological_skeleton_equals_cpu():
     gpu = topological_skeleton(x.cuda())
     assert gpu.device.type == "cuda"
     assert torch.equal(gpu.cpu(), cpu)
+    # the NumPy front end on the GPU: masks, slices and labels
+    vessel = load_sample("vessel_128").mask
+    labels = random_labels((20, 24, 26), 3)
+    for data, per_slice in [(vessel, False), (vessel, True), (labels, False)]:
+        np.testing.assert_array_equal(
+            skeletonize(data, "topological", per_slice=per_slice, device="cuda"),
+            skeletonize(data, "topological", per_slice=per_slice, device="cpu"),
+        )
+
+
+# ==========================================================================
+# the GPU path: lookup table, device routing (run here on the CPU)
+# ==========================================================================
+
+
+def test_simple_point_table_matches_brute_force():
+    from napari_soft_skeleton.topological import simple_point_table
+
+    table2 = simple_point_table(2)
+    assert table2.dtype == torch.bool and table2.shape == (256,)
+    cubes = [np.array([(k >> i) & 1 for i in range(4)] + [1] + [(k >> i) & 1 for i in range(4, 8)],
+                      bool).reshape(3, 3) for k in range(256)]
+    codes = [package_code(c) for c in cubes]
+    assert [bool(table2[c]) for c in codes] == [brute_simple(c) for c in cubes]
+
+    table3 = simple_point_table(3)
+    assert table3.dtype == torch.bool and table3.shape == (2**26,)
+    assert simple_point_table(3) is table3  # built once
+    rng = np.random.default_rng(99)
+    density = rng.uniform(0.05, 0.95, 3000)
+    cubes = rng.random((3000, 3, 3, 3)) < density[:, None, None, None]
+    cubes[:, 1, 1, 1] = True
+    codes = torch.tensor([package_code(c) for c in cubes])
+    expected = torch.tensor([brute_simple(c) for c in cubes])
+    assert torch.equal(table3[codes], expected)
+    assert 0.2 < expected.float().mean() < 0.8
+
+
+@pytest.mark.parametrize("name", [n for n in ADVERSARIAL if n not in ("empty_2d", "empty_3d")])
+def test_torch_peeling_equals_numpy_on_adversarial_shapes(name):
+    from napari_soft_skeleton.topological import _thin_torch
+
+    mask = ADVERSARIAL[name][0]()
+    got = _thin_torch(torch.from_numpy(mask)[None]).numpy()[0]
+    np.testing.assert_array_equal(got, topological_skeleton_mask(mask))
+
+
+def test_torch_peeling_in_chunks_equals_numpy(monkeypatch):
+    from napari_soft_skeleton import topological
+
+    mask = load_sample("vessel_64").mask
+    monkeypatch.setattr(topological, "_GATHER_CHUNK", 26 * 37)  # blocks split into many gathers
+    got = topological._thin_torch(torch.from_numpy(mask)[None]).numpy()[0]
+    np.testing.assert_array_equal(got, topological_skeleton_mask(mask))
+
+
+def _pretend_gpu(monkeypatch, calls):
+    """Make ``skeletonize`` believe a GPU is there; the device path then runs on the CPU."""
+    module = importlib.import_module("napari_soft_skeleton.skeletonize")
+
+    class FakeDevice:
+        type = "cuda"
+
+    real = module._thin_on_device
+
+    def on_device(batch, dev):
+        calls.append(batch.shape)
+        return real(batch, torch.device("cpu"))
+
+    monkeypatch.setattr(module, "resolve_device", lambda device: FakeDevice())
+    monkeypatch.setattr(module, "_thin_on_device", on_device)
+
+
+def test_skeletonize_topological_uses_the_device_path_with_the_same_result(monkeypatch):
+    vessel = load_sample("vessel_64").mask
+    labels = random_labels((20, 24, 26), 3)
+    expected = [skeletonize(vessel, "topological"), skeletonize(vessel, "topological", per_slice=True),
+                skeletonize(labels, "topological")]
+    calls = []
+    _pretend_gpu(monkeypatch, calls)
+    got = [skeletonize(vessel, "topological"), skeletonize(vessel, "topological", per_slice=True),
+           skeletonize(labels, "topological")]
+    for g, e in zip(got, expected):
+        np.testing.assert_array_equal(g, e)
+    assert calls[0] == (1, 64, 64, 64)
+    assert calls[1] == (64, 64, 64)  # every slice in one batch
+    assert len(calls) > 2  # one call per label
+
+
+def test_device_out_of_memory_falls_back_to_the_cpu(monkeypatch):
+    module = importlib.import_module("napari_soft_skeleton.skeletonize")
+
+    def out_of_memory(batch):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(module, "_thin_torch", out_of_memory)
+    vessel = load_sample("vessel_64").mask
+    with pytest.warns(RuntimeWarning, match="out of memory on cpu; computing the topological"):
+        got = module._thin_on_device(vessel[None], torch.device("cpu"))
+    np.testing.assert_array_equal(got[0], topological_skeleton_mask(vessel))
+
+    def other_error(batch):
+        raise RuntimeError("device-side assert triggered")
+
+    monkeypatch.setattr(module, "_thin_torch", other_error)
+    with pytest.raises(RuntimeError, match="device-side assert"):
+        module._thin_on_device(vessel[None], torch.device("cpu"))

@@ -5,10 +5,12 @@ Subcommands
 ``skeletonize INPUT -o OUTPUT``
     Skeletonize a 2D/3D ``.tif``/``.tiff``/``.npy`` image and write the
     result with the input's voxel spacing.
-``compare A B``
+``compare A B [C ...]``
     Compare skeleton B (candidate) with skeleton A (reference): precision,
     recall, F1, Betti numbers and per-slice statistics, optionally written
-    as JSON and/or drawn as a figure.
+    as JSON and/or drawn as a figure.  Several candidates (say the soft and
+    the topological skeleton against Lee's) are compared with A each and
+    shown side by side.
 
 Error conventions
 -----------------
@@ -46,6 +48,8 @@ from .io import InputError, atomic_write, check_output_path, read_volume, write_
 
 PROG = "soft-skeleton"
 _FIGURE_EXTENSIONS = (".png", ".pdf", ".svg")
+#: Most candidates ``compare`` takes at once (they are letters B, C, ... in its table and figure).
+MAX_CANDIDATES = 6
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -219,12 +223,18 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Compare skeleton B (candidate) with skeleton A (reference): precision (share "
             "of B within the tolerance of A), recall (share of A within the tolerance of "
-            "B), F1, Betti numbers and per-slice statistics along axis 0. Nonzero voxels "
-            "are skeleton voxels; floating-point files must contain only 0 and 1."
+            "B), F1, Betti numbers and per-slice statistics along axis 0. Several candidates "
+            "(B C ...) are each compared with A and shown side by side in one table and one "
+            "figure. Nonzero voxels are skeleton voxels; floating-point files must contain "
+            "only 0 and 1."
         ),
     )
     cmp_.add_argument("a", metavar="A", help="reference skeleton (.tif, .tiff or .npy)")
-    cmp_.add_argument("b", metavar="B", help="candidate skeleton, same shape as A")
+    cmp_.add_argument(
+        "b", metavar="B", nargs="+",
+        help="candidate skeleton, same shape as A; give several (e.g. the soft and the topological "
+        f"skeleton, at most {MAX_CANDIDATES}) to compare each with A and see them side by side",
+    )
     cmp_.add_argument(
         "--mask", metavar="M", default=None,
         help="region of interest (same shape); only voxels where M is nonzero count",
@@ -296,18 +306,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         ["skeletonize", str(source), "-o", str(soft), "--iterations", "auto", *quiet],
         ["skeletonize", str(source), "-o", str(lee), "--method", "lee", *quiet],
         ["skeletonize", str(source), "-o", str(topo), "--method", "topological", *quiet],
-        ["compare", str(lee), str(soft), "--json", str(out / f"{name}_compare.json"),
+        ["compare", str(lee), str(soft), str(topo), "--json", str(out / f"{name}_compare.json"),
          "--figure", str(out / f"{name}_compare.png")],
-        ["compare", str(lee), str(topo), "--json", str(out / f"{name}_compare_topological.json"),
-         "--figure", str(out / f"{name}_compare_topological.png")],
     ]
     for step in steps:
         code = main(step)
         if code:
             return code
     print(f"sample from {samples_dir()}; results written to {out.resolve()}/: "
-          f"{soft.name}, {lee.name}, {topo.name}, {name}_compare.json/.png (Lee vs soft), "
-          f"{name}_compare_topological.json/.png (Lee vs topological)")
+          f"{soft.name}, {lee.name}, {topo.name}, {name}_compare.json/.png "
+          "(Lee as the reference, soft and topological side by side)")
     return 0
 
 
@@ -574,8 +582,16 @@ def _format_table(result: Any, a: str, b: str, mask: str | None) -> str:
     return "\n".join(lines)
 
 
+def _candidate_letters(n: int) -> list[str]:
+    return ["B"] if n == 1 else [chr(ord("B") + i) for i in range(n)]
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
-    inputs = [args.a, args.b, args.mask]
+    paths = list(args.b)
+    if len(paths) > MAX_CANDIDATES:
+        raise UsageError(f"compare takes at most {MAX_CANDIDATES} candidate skeletons; got {len(paths)}")
+    letters = _candidate_letters(len(paths))
+    inputs = [args.a, *paths, args.mask]
     if args.json_path is not None:
         _check_output(args.json_path, inputs, extensions=(".json",))
     if args.figure_path is not None:
@@ -588,11 +604,19 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         raise InputError("--json and --figure name the same file")
 
     a, spacing_a = _read_image(args.a, "A")
-    b, spacing_b = _read_image(args.b, "B")
-    if a.shape != b.shape:
-        raise InputError(
-            f"shape mismatch: A '{args.a}' has shape {a.shape} but B '{args.b}' has shape {b.shape}"
-        )
+    candidates = []
+    for letter, path in zip(letters, paths):
+        b, spacing_b = _read_image(path, letter)
+        if a.shape != b.shape:
+            raise InputError(
+                f"shape mismatch: A '{args.a}' has shape {a.shape} but {letter} '{path}' has shape {b.shape}"
+            )
+        if spacing_a is not None and spacing_b is not None and not np.allclose(spacing_a, spacing_b):
+            warnings.warn(
+                f"A and {letter} have different voxel spacings ({spacing_a} and {spacing_b}); using A's",
+                stacklevel=1,
+            )
+        candidates.append(b)
     mask = None
     if args.mask is not None:
         mask, _ = _read_image(args.mask, "mask")
@@ -602,37 +626,80 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 f"has shape {a.shape}"
             )
     _check_binary(a, args.a)
-    _check_binary(b, args.b)
-    if spacing_a is not None and spacing_b is not None and not np.allclose(spacing_a, spacing_b):
-        warnings.warn(
-            f"A and B have different voxel spacings ({spacing_a} and {spacing_b}); using A's",
-            stacklevel=1,
-        )
+    for b, path in zip(candidates, paths):
+        _check_binary(b, path)
 
     compare = _library_function("compare", "metrics")
     kwargs: dict[str, Any] = {"mask": mask, "spacing": spacing_a}
     if args.tolerance is not None:
         kwargs["tolerance"] = args.tolerance
-    result = compare(a, b, **kwargs)
+    results = [compare(a, b, **kwargs) for b in candidates]
 
     # everything is rendered in memory before any file is written
     json_text = None
     if args.json_path is not None:
-        json_text = json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
+        if len(results) == 1:
+            payload = results[0].to_dict()
+        else:
+            payload = {
+                "reference": args.a,
+                "mask": args.mask,
+                "candidates": [{"letter": letter, "candidate": path, **r.to_dict()}
+                               for letter, path, r in zip(letters, paths, results)],
+            }
+        json_text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
     figure_bytes = None
     if args.figure_path is not None:
         fmt = Path(args.figure_path).suffix.lower().lstrip(".")
-        figure_bytes = render_comparison_figure(
-            a, b, result, mask=mask, spacing=spacing_a,
-            names=(Path(args.a).name, Path(args.b).name), fmt=fmt,
-        )
+        if len(results) == 1:
+            figure_bytes = render_comparison_figure(
+                a, candidates[0], results[0], mask=mask, spacing=spacing_a,
+                names=(Path(args.a).name, Path(paths[0]).name), fmt=fmt,
+            )
+        else:
+            figure_bytes = render_side_by_side_figure(
+                a, candidates, results, mask=mask, spacing=spacing_a,
+                names=[Path(args.a).name, *(Path(p).name for p in paths)], fmt=fmt,
+            )
     if json_text is not None:
         atomic_write(args.json_path, json_text)
     if figure_bytes is not None:
         atomic_write(args.figure_path, figure_bytes)
 
-    print(_format_table(result, args.a, args.b, args.mask))
+    if len(results) == 1:
+        print(_format_table(results[0], args.a, paths[0], args.mask))
+    else:
+        print(_format_side_by_side_table(results, args.a, paths, args.mask))
     return EXIT_OK
+
+
+def _format_side_by_side_table(results: Sequence[Any], a: str, paths: Sequence[str], mask: str | None) -> str:
+    """One column per skeleton: A, then the candidates B, C, ..."""
+    letters = _candidate_letters(len(paths))
+    first = results[0]
+    unit_word = "voxels" if getattr(first, "units", None) in (None, "voxels") else "physical units"
+    lines = [f"A (reference): {a}"] + [f"{letter} (candidate): {p}" for letter, p in zip(letters, paths)]
+    if mask:
+        lines.append(f"mask: {mask}")
+    lines.append(f"tolerance: {_fmt_float(first.tolerance, 3)} {unit_word}")
+    rows = [
+        ("", "A", *letters),
+        ("skeleton voxels", str(first.n_reference), *(str(r.n_candidate) for r in results)),
+        (f"length ({unit_word})", _fmt_float(first.length_reference, 1),
+         *(_fmt_float(r.length_candidate, 1) for r in results)),
+        ("Betti numbers", _fmt_betti(first.betti_reference), *(_fmt_betti(r.betti_candidate) for r in results)),
+        ("precision", "", *(_fmt_float(r.precision) for r in results)),
+        ("recall", "", *(_fmt_float(r.recall) for r in results)),
+        ("F1", "", *(_fmt_float(r.f1) for r in results)),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines.append("")
+    for row in rows:
+        cells = [f"{row[0]:<{widths[0]}}"] + [f"{c:>{w}}" for c, w in zip(row[1:], widths[1:])]
+        lines.append("  ".join(cells).rstrip())
+    lines.append("")
+    lines.append("precision: share of the candidate matched in A; recall: share of A matched in the candidate")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------
@@ -786,6 +853,125 @@ def render_comparison_figure(
         ax_g.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=9,
                     frameon=False)
 
+    buf = _stdio.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=dpi)
+    return buf.getvalue()
+
+
+#: Line colours of the candidates B, C, ... in the side-by-side figure.
+_CANDIDATE_LINES = ("#1a9a2a", "#e07b00", "#1f77b4", "#c8102e", "#7b3fb8", "#8c6d1f")
+
+
+def _projection(skel: np.ndarray) -> np.ndarray:
+    return skel.any(axis=0) if skel.ndim == 3 else skel
+
+
+def render_side_by_side_figure(
+    a: np.ndarray,
+    candidates: Sequence[np.ndarray],
+    results: Sequence[Any],
+    *,
+    mask: np.ndarray | None = None,
+    spacing: Sequence[float] | None = None,
+    names: Sequence[str] = (),
+    fmt: str = "png",
+    dpi: int = 110,
+) -> bytes:
+    """Several candidate skeletons against one reference, side by side; returns the encoded file.
+
+    Top row: A, then each candidate coloured by its difference with A (in
+    both / only in A / only in the candidate), as maximum projections along
+    axis 0 for 3D.  Below, shared by all: voxels per slice (row for 2D) and
+    the per-slice agreement (F1) of each candidate with A.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
+
+    letters = _candidate_letters(len(candidates))
+    names = list(names) or ["A", *letters]
+    roi = None if mask is None else mask != 0
+    sa = a != 0 if roi is None else (a != 0) & roi
+    sbs = [b != 0 if roi is None else (b != 0) & roi for b in candidates]
+    is3d = sa.ndim == 3
+    pa = _projection(sa)
+    rows, cols = pa.shape
+    aspect = float(spacing[-2]) / float(spacing[-1]) if spacing is not None and len(spacing) == sa.ndim else 1.0
+    k = len(candidates)
+    panel_w = 3.6
+    img_h = float(np.clip(panel_w * rows * aspect / cols, 1.6, 6.0))
+    curve_h = 2.2
+    fig = Figure(figsize=((k + 1) * panel_w + 1.6, img_h + 1.9 + 2 * curve_h), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    gs = fig.add_gridspec(3, k + 1, height_ratios=[img_h + 0.9, curve_h, curve_h])
+    first = results[0]
+    tol = getattr(first, "tolerance", None)
+    units = getattr(first, "units", "voxels")
+    tol_text = "" if tol is None else (
+        f"tolerance {_fmt_float(tol, 2)} {'voxels' if units == 'voxels' else 'in the units of the spacing'}")
+    fig.suptitle(f"A: {_shorten(names[0])} (reference) vs "
+                 + ", ".join(f"{letter}: {_shorten(n, 28)}" for letter, n in zip(letters, names[1:]))
+                 + f"\n{tol_text}" + ("   (masked)" if mask is not None else ""), fontsize=11)
+    unit_word = "voxels" if is3d else "pixels"
+    suffix = "\nmaximum projection along z" if is3d else ""
+    img_kw = dict(interpolation="nearest", aspect=aspect, origin="upper")
+    ax_a = fig.add_subplot(gs[0, 0])
+    ax_a.imshow(pa, cmap="gray", vmin=0, vmax=1, **img_kw)
+    ax_a.set_title(f"A ({first.n_reference} {unit_word})\nBetti {_fmt_betti(first.betti_reference)}{suffix}",
+                   fontsize=9)
+    image_axes = [ax_a]
+    for i, (letter, sb, r) in enumerate(zip(letters, sbs, results)):
+        pb = _projection(sb)
+        diff = np.zeros(pa.shape + (3,), dtype=float)
+        diff[pa & pb] = _COLOR_BOTH
+        diff[pa & ~pb] = _COLOR_ONLY_A
+        diff[~pa & pb] = _COLOR_ONLY_B
+        ax = fig.add_subplot(gs[0, i + 1], sharex=ax_a, sharey=ax_a)
+        ax.imshow(diff, **img_kw)
+        ax.set_title(
+            f"{letter} ({r.n_candidate} {unit_word}) vs A\nP {_fmt_float(r.precision, 3)}  "
+            f"R {_fmt_float(r.recall, 3)}  F1 {_fmt_float(r.f1, 3)}\nBetti {_fmt_betti(r.betti_candidate)}",
+            fontsize=9, color=_CANDIDATE_LINES[i],
+        )
+        image_axes.append(ax)
+    for ax in image_axes:
+        ax.set_xlabel("x", fontsize=9)
+        ax.tick_params(labelsize=8)
+    ax_a.set_ylabel("y", fontsize=9)
+    image_axes[-1].legend(
+        handles=[Patch(facecolor=_COLOR_BOTH, edgecolor="0.3", label="both"),
+                 Patch(facecolor=_COLOR_ONLY_A, edgecolor="0.3", label="only A"),
+                 Patch(facecolor=_COLOR_ONLY_B, edgecolor="0.3", label="only the\ncandidate")],
+        loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9, frameon=False, handlelength=1.2,
+    )
+
+    n = sa.shape[0]
+    idx = np.arange(n)
+    unit = "slice" if is3d else "row"
+    marker = "o" if n <= 40 else None
+    ax_c = fig.add_subplot(gs[1, :])
+    ax_c.plot(idx, first.per_slice["n_reference"], color=_COLOR_A_LINE, marker=marker, ms=3, lw=1.6, label="A")
+    for i, (letter, r) in enumerate(zip(letters, results)):
+        ax_c.plot(idx, r.per_slice["n_candidate"], color=_CANDIDATE_LINES[i], marker=marker, ms=3, lw=1.2,
+                  ls="--", label=letter)
+    ax_c.set_ylabel(f"voxels per {unit}", fontsize=9)
+    ax_c.set_ylim(bottom=0)
+    ax_c.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_c.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=9, frameon=False)
+    ax_c.grid(True, alpha=0.3)
+    ax_c.tick_params(labelsize=8, labelbottom=False)
+    ax_g = fig.add_subplot(gs[2, :], sharex=ax_c)
+    for i, (letter, r) in enumerate(zip(letters, results)):
+        ax_g.plot(idx, r.per_slice["agreement"], color=_CANDIDATE_LINES[i], marker=marker, ms=3, lw=1.3,
+                  label=f"{letter} (F1 {_fmt_float(r.f1, 3)})")
+    ax_g.set_ylim(-0.03, 1.05)
+    ax_g.set_ylabel(f"agreement with A\n(F1 per {unit})", fontsize=9)
+    ax_g.set_xlabel(f"{unit} index (axis 0)", fontsize=9)
+    ax_g.set_xlim(-0.5, n - 0.5)
+    ax_g.grid(True, alpha=0.3)
+    ax_g.tick_params(labelsize=8)
+    ax_g.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=9, frameon=False)
     buf = _stdio.BytesIO()
     fig.savefig(buf, format=fmt, dpi=dpi)
     return buf.getvalue()

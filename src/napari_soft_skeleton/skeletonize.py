@@ -11,7 +11,7 @@ import scipy.ndimage as ndi
 import torch
 
 from .soft import soft_skeleton_levels
-from .topological import topological_skeleton_mask
+from .topological import _thin_torch, topological_skeleton_mask
 
 __all__ = ["skeletonize", "METHODS", "resolve_device", "available_devices"]
 
@@ -196,9 +196,10 @@ def skeletonize(
         the spacing is checked, and strongly anisotropic volumes (ratio ≥ 3)
         processed in 3-D get a warning suggesting ``per_slice=True``.
     device : str or torch.device, optional
-        Torch device for the soft skeleton: ``None``/``'auto'`` picks CUDA,
-        then MPS, then CPU.  If the GPU runs out of memory the work is redone
-        on the CPU with a warning.
+        Torch device for the soft and topological skeletons: ``None``/``'auto'``
+        picks CUDA, then MPS, then CPU (the result is the same on every
+        device).  If the GPU runs out of memory the work is redone on the CPU
+        with a warning.  The scikit-image methods always run on the CPU.
     normalize : bool, optional
         Rescale a float image linearly to ``[0, 1]`` (min to 0, max to 1)
         instead of rejecting values outside that range.
@@ -337,6 +338,13 @@ def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, p
         if progress is not None:
             progress(1, 1)
         return skel.reshape(mask.shape), used
+    if method == "topological" and mask.any():
+        dev = resolve_device(device)
+        if dev.type != "cpu":  # the whole batch of slices at once on the GPU
+            skel = _thin_on_device(mask if per_slice else mask[None], dev)
+            if progress is not None:
+                progress(1, 1)
+            return skel.reshape(mask.shape), None
     slices = list(mask) if per_slice else [mask]
     prog = _Progress(progress, len(slices))
     out = np.zeros(mask.shape, bool)
@@ -345,6 +353,27 @@ def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, p
         dst[...] = _thin(src, method)
         prog.step()
     return out, None
+
+
+def _thin_on_device(batch: np.ndarray, dev: torch.device) -> np.ndarray:
+    """Topological thinning of a batch ``(B, *spatial)`` of masks on a GPU (NumPy in and out).
+
+    Same result as :func:`topological_skeleton_mask` per image; if the device
+    runs out of memory the work is redone on the CPU with a warning.
+    """
+    try:
+        return _thin_torch(torch.from_numpy(np.ascontiguousarray(batch)).to(dev)).cpu().numpy()
+    except Exception as err:  # noqa: BLE001 - re-raised unless it is a GPU OOM
+        if not _is_out_of_memory(err):
+            raise
+        warnings.warn(
+            f"out of memory on {dev}; computing the topological skeleton on the CPU instead",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
+        return np.stack([topological_skeleton_mask(m) for m in batch])
 
 
 def _thin(mask: np.ndarray, method: str) -> np.ndarray:
