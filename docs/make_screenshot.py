@@ -1,6 +1,10 @@
-"""Make docs/napari_vessel_256.png: the real viewer, 3D, soft and Lee skeletons, compare dock open.
+"""Make the README's screenshots of the real viewer on the 256³ vessel sample.
 
-Run:  xvfb-run -a -s "-screen 0 1600x1000x24" python docs/make_screenshot.py
+* docs/napari_vessel_256.png: 3D, soft and Lee skeletons, compare dock open;
+* docs/napari_side_by_side.png: Lee's (A), the soft (B) and the topological (C)
+  skeleton side by side in napari's grid, the compare widget with both columns.
+
+Run:  xvfb-run -a -s "-screen 0 1600x1000x24" python docs/make_screenshot.py [--side-by-side]
 """
 
 import sys
@@ -11,6 +15,7 @@ import napari
 from qtpy.QtWidgets import QApplication
 
 OUT = Path(__file__).with_name("napari_vessel_256.png")
+OUT_SIDE = Path(__file__).with_name("napari_side_by_side.png")
 
 
 def wait(*widgets, timeout=300):
@@ -24,12 +29,12 @@ def wait(*widgets, timeout=300):
     app.processEvents()
 
 
-def main():
+def setup():
+    """The viewer on the 256³ vessel sample, the soft, reference and compare widgets docked and run on the mask."""
     viewer = napari.Viewer(show=True, title="napari-soft-skeleton")
     viewer.window._qt_window.resize(1600, 1000)
     viewer.open_sample("napari-soft-skeleton", "vessel_256")
     mask = viewer.layers["vessel_256 mask"]
-    viewer.layers["vessel_256 image"].visible = False
     _, soft = viewer.window.add_plugin_dock_widget("napari-soft-skeleton", "Soft skeleton")
     _, ref = viewer.window.add_plugin_dock_widget("napari-soft-skeleton", "Reference skeleton", tabify=True)
     _, cmp_ = viewer.window.add_plugin_dock_widget("napari-soft-skeleton", "Compare skeletons", tabify=True)
@@ -38,6 +43,12 @@ def main():
     soft.run()
     ref.run()
     wait(soft, ref)
+    return viewer, mask, ref, cmp_
+
+
+def main():
+    viewer, mask, _, cmp_ = setup()
+    viewer.layers["vessel_256 image"].visible = False
     cmp_.reference.value = viewer.layers["vessel_256 mask lee skeleton"]
     cmp_.candidate.value = viewer.layers["vessel_256 mask soft skeleton (k=10)"]
     cmp_.run()
@@ -53,5 +64,25 @@ def main():
     viewer.close()
 
 
+def side_by_side():
+    viewer, _, ref, cmp_ = setup()
+    ref.method.value = "topological"
+    ref.run()
+    wait(ref)
+    cmp_.reference.value = viewer.layers["vessel_256 mask lee skeleton"]
+    cmp_.candidate.value = viewer.layers["vessel_256 mask soft skeleton (k=10)"]
+    cmp_.second.value = viewer.layers["vessel_256 mask topological skeleton"]
+    cmp_.run()
+    wait(cmp_)
+    cmp_.side_by_side.setChecked(True)
+    viewer.dims.ndisplay = 3
+    viewer.reset_view()
+    viewer.camera.angles = (0, 0, 90)  # looking down z, like a maximum projection
+    QApplication.instance().processEvents()
+    viewer.screenshot(path=str(OUT_SIDE), canvas_only=False)
+    print(f"wrote {OUT_SIDE}")
+    viewer.close()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(side_by_side() if "--side-by-side" in sys.argv else main())

@@ -170,6 +170,115 @@ def test_mask_and_float_image_threshold(viewer_widget, qtbot):
     assert "voxels" in widget.table.item(10, 1).text()  # scale 1: lengths in voxels
 
 
+def _add_three(viewer):
+    """A = Lee's skeleton, B = the soft one, C = the topological one, of the same tubes."""
+    a, b, ref, cand = _add_pair(viewer)
+    mask = np.zeros(ref.shape, dtype=bool)
+    z, y, x = ref.shape
+    mask[2:-2, y // 2 - 2 : y // 2 + 2, x // 2 - 2 : x // 2 + 2] = True
+    mask[z // 3 - 2 : z // 3 + 2, y // 2 - 2 : y // 2 + 2, 3:-3] = True
+    mask[2 * z // 3 - 1 : 2 * z // 3 + 2, 3:-3, x // 4 - 1 : x // 4 + 2] = True
+    topo = skeletonize(mask, "topological").astype(np.uint8)
+    c = viewer.add_labels(topo, name="C", scale=SCALE, translate=TRANSLATE)
+    return a, b, c, ref, cand, topo
+
+
+def test_two_candidates_side_by_side_in_the_table_plot_and_exports(viewer_widget, qtbot, tmp_path):
+    viewer, widget = viewer_widget
+    a, b, c, ref, cand, topo = _add_three(viewer)
+    assert widget.second.value is None  # C is optional and never filled in for you
+    widget.reference.value, widget.candidate.value, widget.second.value = a, b, c
+    _run(qtbot, widget)
+
+    expected = [compare(ref, cand, spacing=SCALE), compare(ref, topo, spacing=SCALE)]
+    assert [r.to_dict() for r in widget.results] == [e.to_dict() for e in expected]
+    assert widget.result.to_dict() == expected[0].to_dict()
+    assert expected[1].f1 > expected[0].f1  # the thin skeleton agrees better with Lee's
+    # the table: a column per candidate
+    assert widget.table.columnCount() == 3
+    assert [widget.table.horizontalHeaderItem(i).text() for i in range(3)] == ["metric", "B", "C"]
+    for column, e in ((1, expected[0]), (2, expected[1])):
+        values = widget.table_values(column)
+        assert values["F1"] == e.f1 and values["precision"] == e.precision
+        assert values["voxels A"] == e.n_reference
+        assert values["voxels candidate"] == e.n_candidate
+        assert values["Betti numbers candidate"] == e.betti_candidate
+    # a difference layer per candidate, both placed on A
+    names = [ly.name for ly in widget.difference_layers]
+    assert names == ["difference A vs B", "difference A vs C"]
+    for layer, other in zip(widget.difference_layers, (cand, topo)):
+        np.testing.assert_array_equal(layer.data, difference_labels(ref, other))
+        np.testing.assert_allclose(layer.scale, a.scale)
+    both = widget._legend_count[DIFFERENCE_BOTH].text()
+    assert both == f"{expected[0].n_both} / {expected[1].n_both} voxels"
+    # the plot: one agreement line per candidate
+    top, bottom = widget._axes
+    for line, e in zip(top.lines, expected):
+        np.testing.assert_array_equal(line.get_ydata(), np.asarray(e.per_slice["agreement"], float))
+    assert [t.get_text() for t in top.get_legend().get_texts()][:2] == [
+        f"B (F1 {expected[0].f1:.3f})", f"C (F1 {expected[1].f1:.3f})"]
+    assert "B 'B' and C 'C' vs A 'A'" in top.get_title()
+    # exports
+    assert widget.export_metrics(tmp_path / "m.json")
+    data = json.loads((tmp_path / "m.json").read_text())
+    assert data["reference_layer"] == "A"
+    assert [d["candidate_layer"] for d in data["candidates"]] == ["B", "C"]
+    assert [d["f1"] for d in data["candidates"]] == [e.f1 for e in expected]
+    assert widget.export_metrics(tmp_path / "m.csv")
+    with open(tmp_path / "m.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["metric", "B", "C"] and rows[2] == ["candidate_layer", "B", "C"]
+    summary = {row[0]: row[1:] for row in rows[1 : rows.index([])]}
+    assert [float(v) for v in summary["f1"]] == [e.f1 for e in expected]
+    header = next(row for row in rows if row and row[0] == "slice")
+    assert "agreement B" in header and "agreement C" in header
+    assert len(rows) - rows.index(header) - 1 == ref.shape[0]
+    # back to one candidate: two columns again, the layer of C is left alone
+    widget.second.value = None
+    _run(qtbot, widget)
+    assert widget.table.columnCount() == 2 and len(widget.results) == 1
+    assert [ly.name for ly in widget.difference_layers] == ["difference A vs B"]
+    assert "difference A vs C" in [ly.name for ly in viewer.layers]
+
+
+def test_side_by_side_shows_the_skeletons_in_a_grid_and_puts_everything_back(viewer_widget, qtbot, notes):
+    viewer, widget = viewer_widget
+    image = viewer.add_image(np.zeros((32, 32, 32), np.float32), name="image", scale=SCALE, translate=TRANSLATE)
+    a, b, c, *_ = _add_three(viewer)
+    c.visible = False
+    viewer.canvas.grid.stride = 2
+    # with only A chosen there is nothing to put beside it
+    widget.reference.value, widget.candidate.value, widget.second.value = a, None, None
+    before = len(_errors(notes))
+    widget.side_by_side.setChecked(True)
+    assert not widget.side_by_side.isChecked() and not viewer.canvas.grid.enabled
+    assert len(_errors(notes)) == before + 1
+
+    viewer.layers.move(1, 4)  # A above C: image, B, C, A
+    order = [ly.name for ly in viewer.layers]
+    assert order == ["image", "B", "C", "A"]
+    widget.candidate.value, widget.second.value = b, c
+    widget.side_by_side.setChecked(True)
+    assert viewer.canvas.grid.enabled and tuple(viewer.canvas.grid.shape) == (1, 3)
+    assert [ly.visible for ly in (image, a, b, c)] == [False, True, True, True]
+    layers = list(viewer.layers)
+    positions = [viewer.canvas.grid.position(layers.index(ly), viewer.layers) for ly in (a, b, c)]
+    assert positions == [(0, 0), (0, 1), (0, 2)]  # A, B, C from the left
+    # the pickers drive the grid
+    widget.second.value = None
+    assert tuple(viewer.canvas.grid.shape) == (1, 2) and not c.visible
+    # a comparison run keeps its new difference layer out of the grid
+    _run(qtbot, widget)
+    assert not widget.difference_layer.visible
+    # off: the layers' visibility and the grid as they were
+    widget.show_side_by_side(False)
+    assert not widget.side_by_side.isChecked()
+    assert not viewer.canvas.grid.enabled and viewer.canvas.grid.stride == 2 and tuple(viewer.canvas.grid.shape) == (-1, -1)
+    assert [ly.visible for ly in (image, a, b, c)] == [True, True, True, False]
+    assert widget.difference_layer.visible  # it was not there before: left as napari shows new layers
+    assert [ly.name for ly in viewer.layers] == [*order, "difference A vs B"]
+
+
 # ---------------------------------------------------------------------------
 # plot and slices
 # ---------------------------------------------------------------------------
@@ -317,8 +426,31 @@ def _setup_mask_mismatch(viewer, widget):
     widget.reference.value, widget.candidate.value, widget.mask.value = a, a, m
 
 
+def _setup_c_is_b(viewer, widget):
+    a = viewer.add_labels(np.eye(8, dtype=np.uint8), name="A")
+    b = viewer.add_labels(np.eye(8, dtype=np.uint8), name="B")
+    widget.reference.value, widget.candidate.value, widget.second.value = a, b, b
+
+
+def _setup_c_shape_mismatch(viewer, widget):
+    a = viewer.add_labels(np.eye(8, dtype=np.uint8), name="A")
+    b = viewer.add_labels(np.eye(8, dtype=np.uint8), name="B")
+    c = viewer.add_labels(np.eye(9, dtype=np.uint8), name="C")
+    widget.reference.value, widget.candidate.value, widget.second.value = a, b, c
+
+
+def _setup_c_empty(viewer, widget):
+    a = viewer.add_labels(np.eye(8, dtype=np.uint8), name="A")
+    b = viewer.add_labels(np.eye(8, dtype=np.uint8), name="B")
+    c = viewer.add_labels(np.zeros((8, 8), dtype=np.uint8), name="C")
+    widget.reference.value, widget.candidate.value, widget.second.value = a, b, c
+
+
 _ERROR_CASES = [
     (_setup_no_layer, "Select the candidate"),
+    (_setup_c_is_b, "B and C are the same layer"),
+    (_setup_c_shape_mismatch, "(C) have different shapes"),
+    (_setup_c_empty, "is empty"),
     (_setup_shape_mismatch, "different shapes"),
     (_setup_rgb, "RGB"),
     (_setup_4d, "4D"),
@@ -331,7 +463,7 @@ def test_errors_notify_and_add_no_layer(viewer_widget, notes):
     # one viewer for all cases (a viewer per case would double the file's run time)
     viewer, widget = viewer_widget
     for setup, words in _ERROR_CASES:
-        widget.mask.value = None  # (layers pile up: clearing them costs more than the checks)
+        widget.mask.value = widget.second.value = None  # (layers pile up: clearing them costs more)
         setup(viewer, widget)
         n_layers, before = len(viewer.layers), len(_errors(notes))
         assert widget.run() is None, setup.__name__

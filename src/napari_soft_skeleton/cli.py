@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sk.add_argument(
         "--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
-        help="torch device for the soft skeleton (default: auto)",
+        help="torch device for the soft and topological skeletons (default: auto: CUDA, then MPS, then the CPU)",
     )
     sk.add_argument(
         "--normalize", action="store_true",

@@ -1,16 +1,21 @@
-"""Compare two skeleton layers: metrics table, difference layer, per-slice plot.
+"""Compare skeleton layers: metrics table, difference layers, per-slice plot, side by side.
 
 The numbers come from :func:`napari_soft_skeleton.metrics.compare` and the
 overlay from :func:`~napari_soft_skeleton.metrics.difference_labels`, run in
 a background :class:`~._common.Job`.  This module only moves layers in and
 results out:
 
-* the metrics go into a two-column table (and to CSV/JSON on request);
-* the difference image becomes a Labels layer placed exactly on layer A,
+* one or two candidates (B, and optionally C — say the soft and the
+  topological skeleton against Lee's as A) are each compared with A;
+* the metrics go into a table with a column per candidate (and to CSV/JSON
+  on request);
+* each difference image becomes a Labels layer placed exactly on layer A,
   with one fixed colour per code and a legend in the widget;
 * the per-slice agreement and voxel counts along axis 0 are drawn in a
   matplotlib canvas docked at the bottom of the window; clicking it moves
-  the viewer to that slice, and a vertical line follows the current slice.
+  the viewer to that slice, and a vertical line follows the current slice;
+* "Side by side" shows A, B and C each in its own view of napari's grid
+  (cameras and slice linked), hiding the other layers until it is turned off.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -68,6 +74,9 @@ COLOURS = {
     DIFFERENCE_CANDIDATE_ONLY: "#30e030",  # green: only in B
 }
 _MARKER_COLOUR = "#ffc400"
+#: Plot colours of the candidates B and C (B keeps the difference layer's colours).
+_CANDIDATE_COLOURS = (COLOURS[DIFFERENCE_CANDIDATE_ONLY], "#ff9f1a")
+_LETTERS = ("B", "C")
 
 #: Marks the difference layers this widget made (never offered as inputs).
 _KIND = "skeleton difference"
@@ -112,17 +121,19 @@ def _betti_text(betti: tuple[int, ...]) -> str:
 
 
 class CompareWidget(QWidget):
-    """Compare a candidate skeleton (B) with a reference skeleton (A).
+    """Compare a candidate skeleton (B), and optionally a second one (C), with a reference (A).
 
-    Pick two skeleton layers and, optionally, a mask; press Compare.  The
+    Pick the skeleton layers and, optionally, a mask; press Compare.  The
     comparison runs in the background (Cancel stops it before anything is
-    changed) and then fills the metrics table, adds or updates the layer
-    ``difference A vs B`` and the per-slice plot.
+    changed) and then fills the metrics table (a column per candidate), adds
+    or updates the layers ``difference A vs B`` (and ``... vs C``) and the
+    per-slice plot.  "Side by side" puts A, B and C in napari's grid.
 
     For scripts and tests: :meth:`run` starts a comparison and returns the
-    worker; :attr:`result` is the last :class:`SkeletonComparison`;
-    :meth:`go_to_slice`, :meth:`current_slice`, :meth:`export_metrics` and
-    :meth:`save_plot` are what the plot and the buttons call.
+    worker; :attr:`results` are the last :class:`SkeletonComparison` objects
+    (B's first; :attr:`result` is B's); :meth:`go_to_slice`,
+    :meth:`current_slice`, :meth:`export_metrics`, :meth:`save_plot` and
+    :meth:`show_side_by_side` are what the plot and the buttons call.
     """
 
     def __init__(self, napari_viewer, parent: QWidget | None = None):
@@ -130,7 +141,10 @@ class CompareWidget(QWidget):
         self.viewer = napari_viewer
         self.job = Job()
         self.result: SkeletonComparison | None = None
+        self.results: list[SkeletonComparison] = []
         self.difference_layer: Labels | None = None
+        self.difference_layers: list[Labels] = []
+        self._grid_state: dict | None = None  # what side by side changed, to put back
         self._source = None  # layer A of the shown result: its grid is the plot's x axis
         self._names: dict[str, Any] = {}  # layer names of the shown result
         self._unit = "voxels"
@@ -141,6 +155,11 @@ class CompareWidget(QWidget):
         # -- inputs ---------------------------------------------------------
         self.reference = ComboBox(choices=self._layer_choices, nullable=True, tooltip=_INPUT_TIP)
         self.candidate = ComboBox(choices=self._layer_choices, nullable=True, tooltip=_INPUT_TIP)
+        self.second = ComboBox(
+            choices=self._optional_choices,
+            tooltip="Optional second candidate, compared with A like B and shown beside it "
+            "(e.g. B the soft skeleton, C the topological one, A Lee's). " + _INPUT_TIP,
+        )
         self.mask = ComboBox(
             choices=self._mask_choices,
             tooltip="Optional region of interest: both skeletons are restricted to its nonzero "
@@ -156,6 +175,7 @@ class CompareWidget(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("A (reference)", self.reference.native)
         form.addRow("B (candidate)", self.candidate.native)
+        form.addRow("C (candidate)", self.second.native)
         form.addRow("mask", self.mask.native)
         form.addRow("tolerance", self.tolerance.native)
 
@@ -168,8 +188,15 @@ class CompareWidget(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.compare_button)
         buttons.addWidget(self.cancel_button)
+        self.side_by_side = QCheckBox("Side by side")
+        self.side_by_side.setToolTip(
+            "Show A, B and C each in its own view (napari's grid mode: zoom, rotation and slice "
+            "are linked). The other layers are hidden until this is turned off."
+        )
+        self.side_by_side.toggled.connect(self.show_side_by_side)
+        buttons.addWidget(self.side_by_side)
 
-        self.status = QLabel("Pick two skeleton layers and press Compare.")
+        self.status = QLabel("Pick two (or three) skeleton layers and press Compare.")
         self.status.setWordWrap(True)
 
         # -- results ----------------------------------------------------------
@@ -244,6 +271,9 @@ class CompareWidget(QWidget):
         for layer in napari_viewer.layers:
             self._connect(layer.events.name, self._refresh_pickers)
         self.reference.changed.connect(self._update_unit)
+        for picker in (self.reference, self.candidate, self.second):
+            # (Qt's signal: magicgui does not emit `changed` when a choice's data is None)
+            picker.native.currentIndexChanged.connect(self._pickers_changed)
         connections = self._connections
         self.destroyed.connect(lambda *_: _disconnect(connections))
         self._refresh_pickers()
@@ -272,6 +302,9 @@ class CompareWidget(QWidget):
     def _mask_choices(self, _widget=None):
         return [("none", None), *self._layer_choices()]
 
+    def _optional_choices(self, _widget=None):
+        return [("none", None), *self._layer_choices()]
+
     def _on_layers_changed(self, event=None) -> None:
         if event is not None and getattr(event, "type", "") == "inserted":
             self._connect(event.value.events.name, self._refresh_pickers)
@@ -284,7 +317,7 @@ class CompareWidget(QWidget):
 
     def _refresh_pickers(self, event=None) -> None:
         """New choices; keep what was picked, fill A and B with two different layers."""
-        for picker in (self.reference, self.candidate, self.mask):
+        for picker in (self.reference, self.candidate, self.second, self.mask):
             picker.reset_choices()
         layers = self._inputs()
         skeleton_like = [ly for ly in layers if "skeleton" in ly.name.lower() or METADATA_KEY in ly.metadata]
@@ -301,20 +334,30 @@ class CompareWidget(QWidget):
         self.tolerance.native.setSuffix(f" {unit}")
 
     # ----------------------------------------------------------------- running
+    def _candidates(self) -> list:
+        """The chosen candidate layers: B, then C when one is picked."""
+        return [ly for ly in (self.candidate.value, self.second.value) if ly is not None]
+
     def _plan(self) -> dict:
         """Check the inputs (GUI thread) and describe the work; raises UserError."""
-        a, b, m = self.reference.value, self.candidate.value, self.mask.value
+        a, b, c, m = self.reference.value, self.candidate.value, self.second.value, self.mask.value
         if a is None:
             raise UserError("Select the reference skeleton layer (A) first.")
         if b is None:
             raise UserError("Select the candidate skeleton layer (B) first.")
+        if c is not None and c == b:
+            raise UserError(f"B and C are the same layer '{b.name}'; pick another layer for C or none.")
+        candidates = [b] if c is None else [b, c]
         data_a = layer_array(a, allow_4d=False, allow_empty=True)
-        data_b = layer_array(b, allow_4d=False, allow_empty=True)
-        if data_a.shape != data_b.shape:
-            raise UserError(
-                f"Layers '{a.name}' {data_a.shape} and '{b.name}' {data_b.shape} have different shapes; "
-                "pick two skeletons of the same image."
-            )
+        datas = []
+        for letter, layer in zip(_LETTERS, candidates):
+            data = layer_array(layer, allow_4d=False, allow_empty=True)
+            if data.shape != data_a.shape:
+                raise UserError(
+                    f"Layers '{a.name}' {data_a.shape} and '{layer.name}' {data.shape} ({letter}) have "
+                    "different shapes; pick skeletons of the same image."
+                )
+            datas.append(data)
         data_m = None
         if m is not None:
             data_m = layer_array(m, allow_4d=False, allow_empty=True)
@@ -323,31 +366,36 @@ class CompareWidget(QWidget):
                     f"Mask '{m.name}' {data_m.shape} does not have the shape of '{a.name}' {data_a.shape}; "
                     "pick a mask of the same image or none."
                 )
-        bin_a, bin_b = _binary(a, data_a), _binary(b, data_b)
+        bin_a = _binary(a, data_a)
+        bins = [_binary(layer, data) for layer, data in zip(candidates, datas)]
         bin_m = None if m is None else _binary(m, data_m)
-        for layer, binary, role in ((a, bin_a, "skeleton"), (b, bin_b, "skeleton"), (m, bin_m, "mask")):
+        checks = [(a, bin_a, "skeleton"), *((ly, bn, "skeleton") for ly, bn in zip(candidates, bins)),
+                  (m, bin_m, "mask")]
+        for layer, binary, role in checks:
             if binary is not None and not binary.any():
                 hint = " (float images count as value > 0.5)" if layer.data.dtype.kind == "f" else ""
                 raise UserError(f"Layer '{layer.name}' is empty{hint}; there is no {role} to compare.")
-        if not (np.allclose(a.scale, b.scale) and np.allclose(a.translate, b.translate)):
-            show_warning(
-                f"Layers '{a.name}' and '{b.name}' are placed differently; they are compared voxel by "
-                f"voxel on the grid of '{a.name}'."
-            )
+        for layer in candidates:
+            if not (np.allclose(a.scale, layer.scale) and np.allclose(a.translate, layer.translate)):
+                show_warning(
+                    f"Layers '{a.name}' and '{layer.name}' are placed differently; they are compared voxel "
+                    f"by voxel on the grid of '{a.name}'."
+                )
         spacing = layer_spacing(a, bin_a.ndim)
         tolerance = float(self.tolerance.value)
 
         def work(progress):
             try:
-                progress(0, 2)
-                result = compare(bin_a, bin_b, mask=bin_m, spacing=spacing, tolerance=tolerance)
-                progress(1, 2)
-                if bin_m is None:
-                    difference = difference_labels(bin_a, bin_b)
-                else:  # the overlay shows what was compared
-                    difference = difference_labels(bin_a & bin_m, bin_b & bin_m)
-                progress(2, 2)
-                return result, difference
+                steps = 2 * len(bins)
+                progress(0, steps)
+                results, differences = [], []
+                shown_a = bin_a if bin_m is None else bin_a & bin_m  # the overlay shows what was compared
+                for i, bin_b in enumerate(bins):
+                    results.append(compare(bin_a, bin_b, mask=bin_m, spacing=spacing, tolerance=tolerance))
+                    progress(2 * i + 1, steps)
+                    differences.append(difference_labels(shown_a, bin_b if bin_m is None else bin_b & bin_m))
+                    progress(2 * i + 2, steps)
+                return results, differences
             except (Cancelled, UserError, ValueError, MemoryError):
                 raise
             except Exception as err:  # one sentence instead of "Skeletonization failed"
@@ -356,26 +404,29 @@ class CompareWidget(QWidget):
         return {
             "work": work,
             "reference": a,
-            "candidate": b,
+            "candidates": candidates,
             "mask": m,
             "unit": length_unit(a),
-            "settings": {
-                "kind": _KIND,
-                "reference": a.name,
-                "candidate": b.name,
-                "mask": None if m is None else m.name,
-                "tolerance": tolerance,
-            },
+            "settings": [
+                {
+                    "kind": _KIND,
+                    "reference": a.name,
+                    "candidate": layer.name,
+                    "mask": None if m is None else m.name,
+                    "tolerance": tolerance,
+                }
+                for layer in candidates
+            ],
         }
 
     def run(self, *_):
-        """Start comparing B with A in the background; returns the worker (None on a user error)."""
+        """Start comparing B (and C) with A in the background; returns the worker (None on a user error)."""
         try:
             plan = self._plan()
-            a, b = plan["reference"], plan["candidate"]
+            a, names = plan["reference"], " and ".join(ly.name for ly in plan["candidates"])
             worker = self.job.start(
                 plan["work"],
-                description=f"comparing {b.name} with {a.name}",
+                description=f"comparing {names} with {a.name}",
                 on_done=lambda out: self._apply(plan, out),
             )
         except UserError as err:
@@ -404,73 +455,97 @@ class CompareWidget(QWidget):
 
     def _apply(self, plan: dict, out) -> None:
         """Show a finished comparison (GUI thread)."""
-        result, difference = out
-        a, b, m = plan["reference"], plan["candidate"], plan["mask"]
-        name = f"difference {a.name} vs {b.name}"
+        results, differences = out
+        a, candidates, m = plan["reference"], plan["candidates"], plan["mask"]
         colormap = DirectLabelColormap(
             color_dict={None: "transparent", 0: "transparent", **COLOURS}
         )
-        layer = put_layer(self.viewer, difference, name=name, kind="labels", source=a,
-                          settings=plan["settings"], colormap=colormap, opacity=1.0)
-        layer.colormap = colormap  # also when an earlier run's layer was reused
-        self.difference_layer = layer
-        self.result = result
+        layers = []
+        for layer_b, difference, settings in zip(candidates, differences, plan["settings"]):
+            layer = put_layer(self.viewer, difference, name=f"difference {a.name} vs {layer_b.name}",
+                              kind="labels", source=a, settings=settings, colormap=colormap, opacity=1.0)
+            layer.colormap = colormap  # also when an earlier run's layer was reused
+            layers.append(layer)
+        self.difference_layers = layers
+        self.difference_layer = layers[0]
+        self.results = list(results)
+        self.result = results[0]
         self._source = a
         self._unit = plan["unit"]
-        self._names = {"reference": a.name, "candidate": b.name, "mask": None if m is None else m.name}
+        self._names = {"reference": a.name, "candidate": candidates[0].name,
+                       "candidates": [ly.name for ly in candidates], "mask": None if m is None else m.name}
         self._applied = True
-        self._fill_table(result)
-        self._fill_legend(result)
+        self._fill_table()
+        self._fill_legend()
         self._draw_plot()
         self._show_plot_dock()
         self._set_has_result(True)
-        summary = (f"F1 {result.f1:.3f} (precision {result.precision:.3f}, recall {result.recall:.3f}) "
-                   f"at tolerance {result.tolerance:g} {self._unit}")
+        if self.side_by_side.isChecked():
+            self._apply_grid()  # the new difference layers stay out of the grid
         within = "" if m is None else f" within '{m.name}'"
-        self.status.setText(f"Done: F1 {result.f1:.3f}{within}.")
-        self.status.setToolTip(f"'{b.name}' vs '{a.name}'{within}: {summary}.")
-        show_info(f"Compared '{b.name}' with '{a.name}'{within}: {summary}.")
+        summaries = [f"'{ly.name}': F1 {r.f1:.3f} (precision {r.precision:.3f}, recall {r.recall:.3f})"
+                     for ly, r in zip(candidates, results)]
+        tolerance = f"at tolerance {results[0].tolerance:g} {self._unit}"
+        self.status.setText("Done: " + ", ".join(f"{letter} F1 {r.f1:.3f}" for letter, r in zip(_LETTERS, results))
+                            + f"{within}.")
+        self.status.setToolTip(f"vs '{a.name}'{within} {tolerance}: " + "; ".join(summaries) + ".")
+        show_info(f"Compared with '{a.name}'{within} {tolerance}: " + "; ".join(summaries) + ".")
 
     # ---------------------------------------------------------------- results
-    def table_rows(self, result: SkeletonComparison | None = None) -> list[tuple[str, str, Any, str]]:
-        """(metric, shown value, raw value, tooltip) for each table row."""
+    def table_rows(self, result: SkeletonComparison | None = None, candidate: str = "B"
+                   ) -> list[tuple[str, str, Any, str]]:
+        """(metric, shown value, raw value, tooltip) for each table row; ``candidate`` names B in the labels."""
         r = self.result if result is None else result
         unit = self._unit
         names = self._names
+        cand = candidate
         return [
             ("precision", _fmt_float(r.precision), r.precision,
-             "Fraction of B's voxels within the tolerance of A."),
-            ("recall", _fmt_float(r.recall), r.recall, "Fraction of A's voxels within the tolerance of B."),
+             f"Fraction of {cand}'s voxels within the tolerance of A."),
+            ("recall", _fmt_float(r.recall), r.recall, f"Fraction of A's voxels within the tolerance of {cand}."),
             ("F1", _fmt_float(r.f1), r.f1, "Harmonic mean of precision and recall."),
             ("voxels A", str(r.n_reference), r.n_reference, f"Skeleton voxels in '{names['reference']}'."),
-            ("voxels B", str(r.n_candidate), r.n_candidate, f"Skeleton voxels in '{names['candidate']}'."),
+            (f"voxels {cand}", str(r.n_candidate), r.n_candidate, f"Skeleton voxels in the candidate {cand}."),
             ("voxels in both", str(r.n_both), r.n_both, "Voxels set in both skeletons (exact overlap)."),
             ("matched A", str(r.matched_reference), r.matched_reference,
-             "Voxels of A within the tolerance of B."),
-            ("matched B", str(r.matched_candidate), r.matched_candidate,
-             "Voxels of B within the tolerance of A."),
+             f"Voxels of A within the tolerance of {cand}."),
+            (f"matched {cand}", str(r.matched_candidate), r.matched_candidate,
+             f"Voxels of {cand} within the tolerance of A."),
             ("Betti numbers A", _betti_text(r.betti_reference), tuple(r.betti_reference),
              "b0 components, b1 loops/holes, b2 cavities (3D)."),
-            ("Betti numbers B", _betti_text(r.betti_candidate), tuple(r.betti_candidate),
+            (f"Betti numbers {cand}", _betti_text(r.betti_candidate), tuple(r.betti_candidate),
              "b0 components, b1 loops/holes, b2 cavities (3D)."),
             ("length A", f"{_fmt_number(r.length_reference)} {unit}", r.length_reference,
              "Length of A's skeleton, in the units of A's scale."),
-            ("length B", f"{_fmt_number(r.length_candidate)} {unit}", r.length_candidate,
-             "Length of B's skeleton, in the units of A's scale."),
+            (f"length {cand}", f"{_fmt_number(r.length_candidate)} {unit}", r.length_candidate,
+             f"Length of {cand}'s skeleton, in the units of A's scale."),
             ("tolerance", f"{r.tolerance:g} {unit}", r.tolerance, "Matching distance."),
         ]
 
-    def _fill_table(self, result: SkeletonComparison) -> None:
-        rows = self.table_rows(result)
-        self.table.setRowCount(len(rows))
-        for i, (metric, shown, raw, tip) in enumerate(rows):
+    def _fill_table(self) -> None:
+        """One value column per candidate: 'value' for B alone, 'B' and 'C' for two."""
+        results = self.results
+        several = len(results) > 1
+        columns = [self.table_rows(r, "candidate" if several else "B") for r in results]
+        self.table.setColumnCount(1 + len(results))
+        heads = ["metric", *(_LETTERS[: len(results)] if several else ["value"])]
+        self.table.setHorizontalHeaderLabels(heads)
+        for i, name in enumerate(self._names["candidates"] if several else []):
+            self.table.horizontalHeaderItem(i + 1).setToolTip(f"{_LETTERS[i]}: '{name}'")
+        header = self.table.horizontalHeader()
+        for i in range(1, 1 + len(results)):
+            header.setSectionResizeMode(i, QHeaderView.ResizeMode.Stretch)
+        self.table.setRowCount(len(columns[0]))
+        for i, (metric, *_rest) in enumerate(columns[0]):
             key = QTableWidgetItem(metric)
-            value = QTableWidgetItem(shown)
-            value.setData(Qt.ItemDataRole.UserRole, raw)
-            for item in (key, value):
-                item.setToolTip(tip)
+            key.setToolTip(columns[0][i][3])
             self.table.setItem(i, 0, key)
-            self.table.setItem(i, 1, value)
+            for j, rows in enumerate(columns):
+                _, shown, raw, tip = rows[i]
+                value = QTableWidgetItem(shown)
+                value.setData(Qt.ItemDataRole.UserRole, raw)
+                value.setToolTip(tip.replace("candidate", f"candidate {_LETTERS[j]}") if several else tip)
+                self.table.setItem(i, j + 1, value)
         self._fit_table()
 
     def _fit_table(self) -> None:
@@ -481,30 +556,39 @@ class CompareWidget(QWidget):
         self.table.setMaximumHeight(chrome + sum(rows))
         self.table.setMinimumHeight(chrome + sum(rows[:5]))
 
-    def table_values(self) -> dict[str, Any]:
-        """The table as {metric: raw value} (what the cells show, unrounded)."""
+    def table_values(self, column: int = 1) -> dict[str, Any]:
+        """The table as {metric: raw value} (what the cells show, unrounded); column 1 is B, 2 is C."""
         out = {}
         for i in range(self.table.rowCount()):
-            out[self.table.item(i, 0).text()] = self.table.item(i, 1).data(Qt.ItemDataRole.UserRole)
+            out[self.table.item(i, 0).text()] = self.table.item(i, column).data(Qt.ItemDataRole.UserRole)
         return out
 
     def _set_legend_names(self, a: str, b: str) -> None:
         self._legend_text[DIFFERENCE_BOTH].setText("in both")
         self._legend_text[DIFFERENCE_REFERENCE_ONLY].setText(f"only in A ({a})")
-        self._legend_text[DIFFERENCE_CANDIDATE_ONLY].setText(f"only in B ({b})")
+        self._legend_text[DIFFERENCE_CANDIDATE_ONLY].setText(f"only in {b}")
         for label in self._legend_text.values():
             label.setToolTip(label.text())
 
-    def _fill_legend(self, r: SkeletonComparison) -> None:
-        self._set_legend_names(self._names["reference"], self._names["candidate"])
+    def _fill_legend(self) -> None:
+        results, names = self.results, self._names["candidates"]
+        self.legend.setTitle("difference layer" if len(results) == 1 else "difference layers (B / C)")
+        if len(results) == 1:
+            self._set_legend_names(self._names["reference"], f"B ({names[0]})")
+        else:
+            self._set_legend_names(self._names["reference"], "the candidate (B or C)")
         counts = {
-            DIFFERENCE_BOTH: r.n_both,
-            DIFFERENCE_REFERENCE_ONLY: r.n_reference - r.n_both,
-            DIFFERENCE_CANDIDATE_ONLY: r.n_candidate - r.n_both,
+            DIFFERENCE_BOTH: [r.n_both for r in results],
+            DIFFERENCE_REFERENCE_ONLY: [r.n_reference - r.n_both for r in results],
+            DIFFERENCE_CANDIDATE_ONLY: [r.n_candidate - r.n_both for r in results],
         }
-        for code, n in counts.items():
-            self._legend_count[code].setText(f"{n} voxels")
-        self.legend.setToolTip(f"Colours of the layer '{self.difference_layer.name}'.")
+        for code, ns in counts.items():
+            self._legend_count[code].setText(" / ".join(str(n) for n in ns) + " voxels")
+            if len(ns) > 1:
+                self._legend_count[code].setToolTip(", ".join(f"{letter}: {n}" for letter, n in zip(_LETTERS, ns)))
+        layers = " and ".join(f"'{layer.name}'" for layer in self.difference_layers)
+        self.legend.setToolTip(f"Colours of the layer{'s' if len(self.difference_layers) > 1 else ''} {layers}"
+                               + (" (counts: B / C)." if len(results) > 1 else "."))
 
     def _set_has_result(self, has: bool) -> None:
         self.export_button.setEnabled(has)
@@ -527,26 +611,39 @@ class CompareWidget(QWidget):
             return {"face": "white", "axes": "white", "text": "black", "grid": "#b0b0b0"}
 
     def _draw_plot(self) -> None:
-        r = self.result
-        ps = r.per_slice
+        results = self.results
+        several = len(results) > 1
+        r = results[0]
         colours = self._theme()
         fig = self.figure
         fig.clear()
         fig.set_facecolor(colours["face"])
         top, bottom = fig.subplots(2, 1, sharex=True)
-        x = np.arange(len(ps["agreement"]))
-        agreement = np.asarray(ps["agreement"], dtype=float)
-        top.plot(x, agreement, color=COLOURS[DIFFERENCE_BOTH], marker="o", markersize=2.5, lw=1.2,
-                 label="per slice")
-        top.axhline(r.f1, color="#5fa8ff", lw=1, ls="--", label=f"overall F1 {r.f1:.3f}")
+        x = np.arange(len(r.per_slice["agreement"]))
+        for i, result in enumerate(results):
+            line = COLOURS[DIFFERENCE_BOTH] if not several else _CANDIDATE_COLOURS[i]
+            label = "per slice" if not several else f"{_LETTERS[i]} (F1 {result.f1:.3f})"
+            top.plot(x, np.asarray(result.per_slice["agreement"], dtype=float), color=line, marker="o",
+                     markersize=2.5, lw=1.2, label=label)
+        if not several:
+            top.axhline(r.f1, color="#5fa8ff", lw=1, ls="--", label=f"overall F1 {r.f1:.3f}")
         top.set_ylim(-0.03, 1.05)
         top.set_ylabel("agreement\n(F1)")
-        top.set_title(f"B '{self._names['candidate']}' vs A '{self._names['reference']}', per "
-                      f"{'row' if len(r.shape) == 2 else 'slice'} (click to go there)", fontsize=9)
-        for key, code, label in (("n_reference", DIFFERENCE_REFERENCE_ONLY, "A"),
-                                 ("n_candidate", DIFFERENCE_CANDIDATE_ONLY, "B"),
-                                 ("n_both", DIFFERENCE_BOTH, "both")):
-            bottom.plot(x, ps[key], color=COLOURS[code], lw=1.2, label=label, drawstyle="steps-mid")
+        unit = "row" if len(r.shape) == 2 else "slice"
+        names = self._names["candidates"]
+        who = f"B '{names[0]}'" if not several else f"B '{names[0]}' and C '{names[1]}'"
+        top.set_title(f"{who} vs A '{self._names['reference']}', per {unit} (click to go there)", fontsize=9)
+        bottom.plot(x, r.per_slice["n_reference"], color=COLOURS[DIFFERENCE_REFERENCE_ONLY], lw=1.2, label="A",
+                    drawstyle="steps-mid")
+        if not several:
+            bottom.plot(x, r.per_slice["n_candidate"], color=COLOURS[DIFFERENCE_CANDIDATE_ONLY], lw=1.2,
+                        label="B", drawstyle="steps-mid")
+            bottom.plot(x, r.per_slice["n_both"], color=COLOURS[DIFFERENCE_BOTH], lw=1.2, label="both",
+                        drawstyle="steps-mid")
+        else:
+            for i, result in enumerate(results):
+                bottom.plot(x, result.per_slice["n_candidate"], color=_CANDIDATE_COLOURS[i], lw=1.2,
+                            label=_LETTERS[i], drawstyle="steps-mid")
         bottom.set_ylabel("voxels")
         bottom.set_xlabel(self._axis_label())
         bottom.set_xlim(-0.5, max(len(x) - 0.5, 0.5))
@@ -638,6 +735,79 @@ class CompareWidget(QWidget):
             return None
         return float(self._markers[0].get_xdata()[0])
 
+    # ----------------------------------------------------------- side by side
+    def _pickers_changed(self, *_):
+        if self.side_by_side.isChecked():
+            self._apply_grid()
+
+    def show_side_by_side(self, on: bool) -> None:
+        """Show A, B and C each in its own linked view of napari's grid (``on``), or put everything back.
+
+        Turning it on remembers which layers were visible, their order and
+        how the grid was set, hides every layer but the chosen skeletons,
+        moves them to the top of the layer list (A, B, C) and enables the grid
+        (one row for up to three views, A first).  Turning it off puts back the
+        visibility and order of the layers that still exist and the grid, and
+        shows the layers added in the meantime.
+        """
+        if bool(on) != self.side_by_side.isChecked():
+            self.side_by_side.setChecked(bool(on))  # comes back here through `toggled`
+            return
+        viewer = self.viewer
+        if on:
+            chosen = self._grid_layers()
+            if len(chosen) < 2:
+                show_error("Pick A and B (and optionally C) to show them side by side.")
+                self.side_by_side.setChecked(False)
+                return
+            if self._grid_state is None:
+                grid = viewer.canvas.grid
+                self._grid_state = {
+                    "visible": [(layer, layer.visible) for layer in viewer.layers],
+                    "order": list(viewer.layers),
+                    "grid": (grid.enabled, grid.stride, tuple(grid.shape)),
+                }
+            self._apply_grid()
+            return
+        state, self._grid_state = self._grid_state, None
+        if state is None:
+            return
+        before = [layer for layer, _ in state["visible"]]
+        for layer in viewer.layers:  # layers added since were hidden by the grid: show them
+            if layer not in before:
+                layer.visible = True
+        for layer, visible in state["visible"]:
+            if layer in viewer.layers:
+                layer.visible = visible
+        # the layer order as it was; layers added since stay on top, in their order
+        target = [ly for ly in state["order"] if ly in viewer.layers]
+        target += [ly for ly in viewer.layers if ly not in target]
+        for i, layer in enumerate(target):
+            _move(viewer.layers, layer, i)
+        enabled, stride, shape = state["grid"]
+        viewer.canvas.grid.stride, viewer.canvas.grid.shape, viewer.canvas.grid.enabled = stride, shape, enabled
+
+    def _grid_layers(self) -> list:
+        chosen = [self.reference.value, *self._candidates()]
+        return [ly for i, ly in enumerate(chosen) if ly is not None and ly not in chosen[:i]]
+
+    def _apply_grid(self) -> None:
+        """Only the chosen skeletons visible, one view each, A in the first."""
+        viewer = self.viewer
+        chosen = self._grid_layers()
+        if len(chosen) < 2:
+            self.show_side_by_side(False)
+            return
+        for layer in viewer.layers:
+            layer.visible = layer in chosen
+        # A, B, C on top of the layer list in that order (put back when side by side
+        # ends); the grid fills from the top with a negative stride
+        for layer in reversed(chosen):
+            _move(viewer.layers, layer, len(viewer.layers) - 1)
+        viewer.canvas.grid.stride = -1
+        viewer.canvas.grid.shape = (1, len(chosen)) if len(chosen) <= 3 else (-1, -1)
+        viewer.canvas.grid.enabled = True
+
     # ----------------------------------------------------------------- export
     def export_metrics(self, path) -> bool:
         """Write the metrics to ``path`` (.json: ``to_dict()``; .csv: summary, then one row per slice)."""
@@ -646,13 +816,15 @@ class CompareWidget(QWidget):
             return False
         suffix = Path(path).suffix.lower()
         if suffix == ".json":
-            payload = {
-                "reference_layer": self._names["reference"],
-                "candidate_layer": self._names["candidate"],
-                "mask_layer": self._names["mask"],
-                "length_unit": self._unit,
-                **self.result.to_dict(),
-            }
+            common = {"reference_layer": self._names["reference"], "mask_layer": self._names["mask"],
+                      "length_unit": self._unit}
+            if len(self.results) == 1:
+                payload = {**common, "candidate_layer": self._names["candidate"], **self.result.to_dict()}
+            else:
+                payload = {**common, "candidates": [
+                    {"letter": letter, "candidate_layer": name, **r.to_dict()}
+                    for letter, name, r in zip(_LETTERS, self._names["candidates"], self.results)
+                ]}
             text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
         elif suffix == ".csv":
             text = self._csv_text()
@@ -662,24 +834,31 @@ class CompareWidget(QWidget):
         return self._write(path, text, "the metrics")
 
     def _csv_text(self) -> str:
-        r = self.result
+        """Summary rows (metric, then a value column per candidate), a blank row, then one row per slice."""
+        results = self.results
+        several = len(results) > 1
+        letters = _LETTERS[: len(results)]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["metric", "value"])
-        writer.writerow(["reference_layer", self._names["reference"]])
-        writer.writerow(["candidate_layer", self._names["candidate"]])
-        writer.writerow(["mask_layer", self._names["mask"] or ""])
-        writer.writerow(["length_unit", self._unit])
-        for key, value in r.to_dict().items():
+        writer.writerow(["metric", *(letters if several else ["value"])])
+        writer.writerow(["reference_layer", *[self._names["reference"]] * len(results)])
+        writer.writerow(["candidate_layer", *self._names["candidates"]])
+        writer.writerow(["mask_layer", *[self._names["mask"] or ""] * len(results)])
+        writer.writerow(["length_unit", *[self._unit] * len(results)])
+        dicts = [r.to_dict() for r in results]
+        for key in dicts[0]:
             if key == "per_slice":
                 continue
-            if isinstance(value, list):
-                value = json.dumps(value)
-            writer.writerow([key, "" if value is None else value])
+            values = []
+            for d in dicts:
+                value = d[key]
+                values.append(json.dumps(value) if isinstance(value, list) else "" if value is None else value)
+            writer.writerow([key, *values])
         writer.writerow([])
-        keys = list(r.per_slice)
-        writer.writerow(["slice", *keys])
-        columns = [np.asarray(r.per_slice[k]) for k in keys]
+        keys = list(results[0].per_slice)
+        names = [f"{k} {letter}" for letter in letters for k in keys] if several else keys
+        writer.writerow(["slice", *names])
+        columns = [np.asarray(r.per_slice[k]) for r in results for k in keys]
         for i in range(len(columns[0]) if columns else 0):
             row = [i]
             for column in columns:
@@ -716,8 +895,12 @@ class CompareWidget(QWidget):
         show_info(f"Saved {what} to '{path}'.")
         return True
 
+    def _default_stem(self) -> str:
+        names = " and ".join(self._names.get("candidates", [])) or "B"
+        return f"{names} vs {self._names.get('reference', 'A')}"
+
     def _export_dialog(self, *_):
-        default = f"compare {self._names.get('candidate', 'B')} vs {self._names.get('reference', 'A')}.csv"
+        default = f"compare {self._default_stem()}.csv"
         path, chosen = QFileDialog.getSaveFileName(self, "Export metrics", default,
                                                    "CSV table (*.csv);;JSON (*.json)")
         if path:
@@ -726,12 +909,20 @@ class CompareWidget(QWidget):
             self.export_metrics(path)
 
     def _save_plot_dialog(self, *_):
-        default = f"per-slice {self._names.get('candidate', 'B')} vs {self._names.get('reference', 'A')}.png"
+        default = f"per-slice {self._default_stem()}.png"
         path, _ = QFileDialog.getSaveFileName(self, "Save plot", default, "PNG image (*.png);;SVG (*.svg);;PDF (*.pdf)")
         if path:
             if not Path(path).suffix:
                 path += ".png"
             self.save_plot(path)
+
+
+def _move(layers, layer, index: int) -> None:
+    """Move ``layer`` to position ``index`` of the layer list (0 is the bottom)."""
+    # (== rather than `is`: plugins get the viewer behind napari's public-only proxy)
+    current = next(i for i, ly in enumerate(layers) if ly == layer)
+    if current != index:
+        layers.move(current, index if index < current else index + 1)
 
 
 def _disconnect(connections) -> None:
