@@ -12,7 +12,8 @@ machines are noisy), printed one per line, with the issue's target beside it:
   and equality of the results;
 * the topological skeleton vs scikit-image's Lee on the same masks: time (within
   2× of Lee's, i.e. ratio ≥ 0.5, on the 256³ vessels), Betti numbers kept, and
-  precision / recall against Lee within 2 voxels (≥ 0.9); its GPU code path run
+  precision / recall against Lee within 2 voxels (≥ 0.9); a label image with
+  thousands of objects (all labels in one pass vs Lee label by label); its GPU code path run
   on the CPU (exactness, torch operation count);
 * on a CUDA GPU: the topological skeleton of 256³ vs Lee on the CPU (≥ 10×),
   and ``skeletonize(..., "topological", device="cuda")`` on the samples.
@@ -131,6 +132,31 @@ def bench_topological(rows, repeat: int, quick: bool) -> None:
                f"ours {t_ours * 1e3:.0f} ms, Lee {t_lee * 1e3:.0f} ms; Betti kept: {same} "
                f"(Lee: {betti_numbers(lee) == betti_numbers(mask)}); precision/recall vs Lee within 2 "
                f"voxels {cmp_.precision:.3f}/{cmp_.recall:.3f}")
+
+
+def bench_topological_labels(rows, repeat: int, quick: bool) -> None:
+    """A label image with thousands of small objects: all labels in one pass vs Lee label by label."""
+    import warnings
+
+    shape = (32, 64, 64) if quick else (128, 256, 256)
+    rng = np.random.default_rng(0)
+    labels, n = ndi.label(ndi.gaussian_filter(rng.random(shape), 2.5) > 0.52)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Lee drops some of the labels (counted below)
+        t_ours = timeit(lambda: skeletonize(labels, "topological", device="cpu"), repeat)
+        t_lee = timeit(lambda: skeletonize(labels, "lee"), repeat)
+        kept_ours = len(np.unique(skeletonize(labels, "topological", device="cpu"))) - 1
+        kept_lee = len(np.unique(skeletonize(labels, "lee"))) - 1
+    report(rows, f"topological labels {'x'.join(map(str, shape))} ({n} labels) vs Lee", t_lee / t_ours,
+           "info", kept_ours == n,
+           f"ours {t_ours * 1e3:.0f} ms, Lee label by label {t_lee * 1e3:.0f} ms; labels kept: ours {kept_ours}, "
+           f"Lee {kept_lee} of {n}")
+    # slice by slice (2D): all slices in one pass vs scikit-image's Zhang, slice by slice
+    mask = vessel_mask(64 if quick else 256)
+    t_ours = timeit(lambda: skeletonize(mask, "topological", per_slice=True, device="cpu"), repeat)
+    t_zhang = timeit(lambda: skeletonize(mask, "zhang", per_slice=True), repeat)
+    report(rows, f"topological per-slice {mask.shape[0]}^3 vessel vs Zhang", t_zhang / t_ours, "info", True,
+           f"ours {t_ours * 1e3:.0f} ms, Zhang slice by slice {t_zhang * 1e3:.0f} ms")
 
 
 def bench_topological_torch(rows, repeat: int, quick: bool) -> None:
@@ -288,6 +314,7 @@ def main(argv=None) -> int:
     bench_binary(rows, 64 if args.quick else 256, repeat)
     bench_dense(rows, 48 if args.quick else 160, repeat)
     bench_topological(rows, repeat, args.quick)
+    bench_topological_labels(rows, repeat, args.quick)
     bench_topological_torch(rows, repeat, args.quick)
     bench_backward(rows, 32 if args.quick else 96, repeat, args.threads)
     bench_cuda(rows, 512, repeat)

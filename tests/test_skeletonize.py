@@ -463,9 +463,43 @@ def test_lee_warns_when_object_removed_entirely():
     with pytest.warns(UserWarning, match="removed a non-empty object entirely"):
         out = skeletonize(bar, "lee")
     assert out.dtype == bool and not out.any()
-    # per label as well
-    with pytest.warns(UserWarning, match="removed a non-empty object entirely"):
-        skeletonize(bar.astype(np.uint8) * 3, "lee")
+    # per label as well: one warning for all the labels it drops
+    plate = np.zeros_like(bar, dtype=np.uint8)
+    plate[1:7, 3, 2:32] = 6  # a plate Lee keeps
+    labels = np.concatenate([bar.astype(np.uint8) * 3, bar.astype(np.uint8) * 5, plate, bar.astype(np.uint8) * 7])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = skeletonize(labels, "lee")
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1, messages
+    assert "removed a non-empty object entirely for 3 of 4 labels (ids 3, 5, 7)" in messages[0]
+    assert "method='topological' keeps every object" in messages[0]
+    assert set(np.unique(out)) == {0, 6}
+    assert set(np.unique(skeletonize(labels, "topological"))) == {0, 3, 5, 6, 7}
+
+
+def test_per_slice_warns_once_naming_the_slices(monkeypatch):
+    # 2D thinning in scikit-image keeps small squares; make it drop every odd slice's object
+    import skimage.morphology
+
+    real = skimage.morphology.skeletonize
+    calls = []
+
+    def dropping(image, method=None):
+        calls.append(1)
+        out = real(image, method=method)
+        return out & False if len(calls) % 2 == 0 else out
+
+    monkeypatch.setattr(skimage.morphology, "skeletonize", dropping)
+    vol = tube_mask((6, 40, 40), 3, 2.5, seed=16)
+    assert all(s.any() for s in vol)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = skeletonize(vol, "zhang", per_slice=True)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1, messages
+    assert "entirely in 3 of 6 non-empty slices (slices 1, 3, 5)" in messages[0]
+    assert [bool(s.any()) for s in out] == [True, False] * 3
 
 
 def test_lee_keeps_objects_without_warning():

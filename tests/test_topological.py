@@ -36,7 +36,7 @@ from skimage.morphology import skeletonize as sk_skeletonize
 
 from napari_soft_skeleton import compare, load_sample, skeletonize, topological_skeleton
 from napari_soft_skeleton.io import read_volume, write_volume
-from napari_soft_skeleton.topological import is_simple, topological_skeleton_mask
+from napari_soft_skeleton.topological import is_simple, topological_skeleton_labels, topological_skeleton_mask
 
 SAMPLES = [
     "vessel_64",
@@ -736,6 +736,80 @@ def test_touching_labels_differ_from_their_union():
     assert (out == 5).sum() == 1 and (out == 6).sum() == 1
 
 
+def _many_labels(shape=(40, 72, 72), seed=11):
+    rng = np.random.default_rng(seed)
+    blobs = ndi.gaussian_filter(rng.random(shape), 2.0) > 0.53
+    labels, n = ndi.label(blobs)
+    # plus touching neighbours: split every blob along a plane through its middle
+    labels = np.where((labels > 0) & (np.indices(shape)[2] % 9 < 4), labels + n, labels)
+    return labels.astype(np.uint16)
+
+
+def test_all_labels_at_once_equal_each_label_alone():
+    from napari_soft_skeleton.topological import topological_skeleton_labels
+
+    labels = _many_labels()
+    ids = np.unique(labels)[1:]
+    assert len(ids) > 60  # many labels, many of them touching
+    before = labels.copy()
+    out = topological_skeleton_labels(labels)
+    np.testing.assert_array_equal(labels, before)
+    assert out.dtype == labels.dtype
+    for i, box in enumerate(ndi.find_objects(labels)):
+        if box is None:
+            continue
+        box = tuple(slice(max(s.start - 1, 0) // 2 * 2, s.stop + 1) for s in box)  # (even: same subfields)
+        alone = labels[box] == i + 1
+        np.testing.assert_array_equal(out[box] == i + 1, topological_skeleton_mask(alone), err_msg=f"label {i + 1}")
+    assert not ((out != 0) & (out != labels)).any()
+    # the GPU code path too (run here on the CPU)
+    from napari_soft_skeleton.topological import _thin_torch
+
+    got = _thin_torch(torch.from_numpy(labels.astype(np.int32))[None], labels=True)
+    assert got.dtype == torch.int32
+    np.testing.assert_array_equal(got[0].numpy(), out)
+
+
+def test_label_function_dtypes_and_errors():
+    from napari_soft_skeleton.topological import topological_skeleton_labels
+
+    labels = random_labels((14, 16, 18), 2)
+    expected = topological_skeleton_labels(labels)
+    # 64-bit ids, with and without background
+    big = np.where(labels > 0, labels.astype(np.uint64) + 2**40, 0).astype(np.uint64)
+    out = topological_skeleton_labels(big)
+    assert out.dtype == np.uint64
+    np.testing.assert_array_equal(out, np.where(expected > 0, expected.astype(np.uint64) + 2**40, 0))
+    full = np.where(labels > 0, labels, 9).astype(np.int64) + 2**35  # no 0 anywhere
+    out = topological_skeleton_labels(full)
+    for i in np.unique(full):
+        np.testing.assert_array_equal(out == i, topological_skeleton_mask(full == i))
+    np.testing.assert_array_equal(topological_skeleton_labels(labels > 0), topological_skeleton_mask(labels > 0))
+    for bad, words in [(labels.astype(np.float32), "integer label image"),
+                       (labels.astype(np.int16) - 1, "non-negative"),
+                       (labels[None], "2D or 3D")]:
+        with pytest.raises(ValueError, match=words):
+            topological_skeleton_labels(bad)
+
+
+def test_slices_function_equals_slice_by_slice():
+    from napari_soft_skeleton.topological import topological_skeleton_slices
+
+    labels = random_labels((6, 30, 34), 8)
+    labels[2] = 0  # an empty slice
+    big = np.where(labels > 0, labels.astype(np.int64) + 2**40, 0)
+    for data in (labels > 0, labels, big):
+        out = topological_skeleton_slices(data)
+        assert out.dtype == data.dtype and out.shape == data.shape
+        for z in range(data.shape[0]):
+            thin = topological_skeleton_mask if data.dtype == bool else topological_skeleton_labels
+            np.testing.assert_array_equal(out[z], thin(data[z]), err_msg=f"{data.dtype} slice {z}")
+    for bad, words in [(labels[0], "3D stack"), (labels.astype(float), "integer label image"),
+                       (labels.astype(np.int8) - 1, "non-negative")]:
+        with pytest.raises(ValueError, match=words):
+            topological_skeleton_slices(bad)
+
+
 def test_sparse_large_label_ids():
     labels = np.zeros((10, 12, 14), np.int64)
     labels[2:8, 2:6, 2:12] = 10**12
@@ -849,7 +923,27 @@ def test_progress_is_reported():
     assert calls and calls[-1][0] == calls[-1][1]
     calls.clear()
     skeletonize(torus(), "topological", per_slice=True, progress=lambda d, t: calls.append((d, t)))
-    assert calls[-1] == (12, 12)
+    assert calls == [(1, 1)]  # 12 small slices: one pass
+
+
+def test_per_slice_runs_in_passes_with_progress(monkeypatch):
+    module = importlib.import_module("napari_soft_skeleton.skeletonize")
+    mask = torus()  # 12 slices of 30 x 30
+    labels = (mask * (1 + (np.indices(mask.shape)[2] > 15))).astype(np.uint8)
+    expected = [skeletonize(mask, "topological", per_slice=True), skeletonize(labels, "topological", per_slice=True)]
+    monkeypatch.setattr(module, "_SLICE_CHUNK_VOXELS", 5 * 30 * 30)  # 5 slices per pass
+    for data, exp in zip((mask, labels), expected):
+        calls = []
+        got = skeletonize(data, "topological", per_slice=True, progress=lambda d, t: calls.append((d, t)))
+        assert calls == [(1, 3), (2, 3), (3, 3)]
+        np.testing.assert_array_equal(got, exp)
+        assert got.dtype == data.dtype
+    # an exception raised by the callback stops the work (how the widgets cancel)
+    def stop(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        skeletonize(mask, "topological", per_slice=True, progress=stop)
 
 
 # ==========================================================================
@@ -1145,9 +1239,9 @@ def _pretend_gpu(monkeypatch, calls):
 
     real = module._thin_on_device
 
-    def on_device(batch, dev):
-        calls.append(batch.shape)
-        return real(batch, torch.device("cpu"))
+    def on_device(batch, dev, labels=False):
+        calls.append((batch.shape, labels))
+        return real(batch, torch.device("cpu"), labels)
 
     monkeypatch.setattr(module, "resolve_device", lambda device: FakeDevice())
     monkeypatch.setattr(module, "_thin_on_device", on_device)
@@ -1164,15 +1258,15 @@ def test_skeletonize_topological_uses_the_device_path_with_the_same_result(monke
            skeletonize(labels, "topological")]
     for g, e in zip(got, expected):
         np.testing.assert_array_equal(g, e)
-    assert calls[0] == (1, 64, 64, 64)
-    assert calls[1] == (64, 64, 64)  # every slice in one batch
-    assert len(calls) > 2  # one call per label
+    assert calls[0] == ((1, 64, 64, 64), False)
+    assert calls[1] == ((64, 64, 64), False)  # every slice in one batch
+    assert calls[2:] == [((1, 20, 24, 26), True)]  # every label at once
 
 
 def test_device_out_of_memory_falls_back_to_the_cpu(monkeypatch):
     module = importlib.import_module("napari_soft_skeleton.skeletonize")
 
-    def out_of_memory(batch):
+    def out_of_memory(batch, labels=False):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(module, "_thin_torch", out_of_memory)
@@ -1180,8 +1274,12 @@ def test_device_out_of_memory_falls_back_to_the_cpu(monkeypatch):
     with pytest.warns(RuntimeWarning, match="out of memory on cpu; computing the topological"):
         got = module._thin_on_device(vessel[None], torch.device("cpu"))
     np.testing.assert_array_equal(got[0], topological_skeleton_mask(vessel))
+    labels = random_labels((14, 16, 18), 4).astype(np.int32)
+    with pytest.warns(RuntimeWarning, match="out of memory"):
+        got = module._thin_on_device(labels[None], torch.device("cpu"), labels=True)
+    np.testing.assert_array_equal(got[0], topological_skeleton_labels(labels))
 
-    def other_error(batch):
+    def other_error(batch, labels=False):
         raise RuntimeError("device-side assert triggered")
 
     monkeypatch.setattr(module, "_thin_torch", other_error)

@@ -11,7 +11,12 @@ import scipy.ndimage as ndi
 import torch
 
 from .soft import soft_skeleton_levels
-from .topological import _thin_torch, topological_skeleton_mask
+from .topological import (
+    _thin_torch,
+    topological_skeleton_labels,
+    topological_skeleton_mask,
+    topological_skeleton_slices,
+)
 
 __all__ = ["skeletonize", "METHODS", "resolve_device", "available_devices"]
 
@@ -331,7 +336,7 @@ def _soft_map(image: np.ndarray, iterations, per_slice, device, progress):
     return out.reshape(image.shape), used
 
 
-def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, progress):
+def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, progress, warn=True):
     if method == "soft":
         batch = mask if per_slice else mask[None]
         skel, used = _run_soft(batch, iterations, device, None)
@@ -345,6 +350,8 @@ def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, p
             if progress is not None:
                 progress(1, 1)
             return skel.reshape(mask.shape), None
+    if method == "topological" and per_slice:  # many slices per pass
+        return _slices_in_chunks(mask, progress), None
     slices = list(mask) if per_slice else [mask]
     prog = _Progress(progress, len(slices))
     out = np.zeros(mask.shape, bool)
@@ -352,17 +359,42 @@ def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, p
     for src, dst in zip(slices, views):
         dst[...] = _thin(src, method)
         prog.step()
+    if warn and method in ("lee", "zhang"):
+        dropped = [i for i, (src, dst) in enumerate(zip(slices, views)) if src.any() and not dst.any()]
+        if dropped and not per_slice:
+            _warn_dropped(method, f"(mask of {int(mask.sum())} voxels, bounding box {mask.shape})")
+        elif dropped:
+            kept = sum(bool(src.any()) for src in slices)
+            _warn_dropped(method, f"in {len(dropped)} of {kept} non-empty slices ({_some('slices', dropped)})")
     return out, None
 
 
-def _thin_on_device(batch: np.ndarray, dev: torch.device) -> np.ndarray:
-    """Topological thinning of a batch ``(B, *spatial)`` of masks on a GPU (NumPy in and out).
+def _some(what: str, items, shown: int = 8) -> str:
+    """'slices 1, 4, 9' or 'ids 3, 5, ... and 120 more'."""
+    head = ", ".join(str(i) for i in items[:shown])
+    return f"{what} {head}" + (f" and {len(items) - shown} more" if len(items) > shown else "")
 
-    Same result as :func:`topological_skeleton_mask` per image; if the device
-    runs out of memory the work is redone on the CPU with a warning.
+
+def _warn_dropped(method: str, detail: str) -> None:
+    """One warning per call, however many objects scikit-image dropped."""
+    warnings.warn(
+        f"scikit-image's {method!r} thinning removed a non-empty object entirely {detail}; "
+        "method='topological' keeps every object",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
+def _thin_on_device(batch: np.ndarray, dev: torch.device, labels: bool = False) -> np.ndarray:
+    """Topological thinning of a batch ``(B, *spatial)`` of masks (or int32 label images) on a GPU.
+
+    NumPy in and out; the same result as :func:`topological_skeleton_mask`
+    (:func:`topological_skeleton_labels`) per image.  If the device runs out
+    of memory the work is redone on the CPU with a warning.
     """
     try:
-        return _thin_torch(torch.from_numpy(np.ascontiguousarray(batch)).to(dev)).cpu().numpy()
+        out = _thin_torch(torch.from_numpy(np.ascontiguousarray(batch)).to(dev), labels=labels)
+        return out.cpu().numpy()
     except Exception as err:  # noqa: BLE001 - re-raised unless it is a GPU OOM
         if not _is_out_of_memory(err):
             raise
@@ -373,7 +405,8 @@ def _thin_on_device(batch: np.ndarray, dev: torch.device) -> np.ndarray:
         )
         if dev.type == "cuda":
             torch.cuda.empty_cache()
-        return np.stack([topological_skeleton_mask(m) for m in batch])
+        thin = topological_skeleton_labels if labels else topological_skeleton_mask
+        return np.stack([thin(m) for m in batch])
 
 
 def _thin(mask: np.ndarray, method: str) -> np.ndarray:
@@ -386,15 +419,40 @@ def _thin(mask: np.ndarray, method: str) -> np.ndarray:
 
     if not mask.flags.writeable:  # scikit-image's Zhang thinning needs a writable buffer
         mask = mask.copy()
-    skel = sk_skeletonize(mask, method=method).astype(bool, copy=False)
-    if not skel.any():
-        warnings.warn(
-            f"scikit-image's {method!r} thinning removed a non-empty object entirely "
-            f"(mask of {int(mask.sum())} voxels, bounding box {mask.shape})",
-            UserWarning,
-            stacklevel=4,
-        )
-    return skel
+    return sk_skeletonize(mask, method=method).astype(bool, copy=False)
+
+
+def _topological_labels(labels: np.ndarray, per_slice, device, progress) -> np.ndarray:
+    """Every label thinned on its own, all labels at once (ids below 2**31)."""
+    dev = resolve_device(device)
+    if dev.type != "cpu":
+        batch = labels if per_slice else labels[None]
+        out = _thin_on_device(batch.astype(np.int32, copy=False), dev, labels=True)
+        if progress is not None:
+            progress(1, 1)
+        return out.reshape(labels.shape).astype(labels.dtype)
+    if per_slice:
+        return _slices_in_chunks(labels, progress)
+    out = topological_skeleton_labels(labels)
+    if progress is not None:
+        progress(1, 1)
+    return out
+
+
+#: Voxels per pass when the topological thinning runs slice by slice (progress and Cancel between passes).
+_SLICE_CHUNK_VOXELS = 1 << 22
+
+
+def _slices_in_chunks(stack: np.ndarray, progress) -> np.ndarray:
+    """:func:`topological_skeleton_slices` on groups of slices, reporting progress after each."""
+    per = max(1, _SLICE_CHUNK_VOXELS // max(1, stack[0].size))
+    starts = range(0, stack.shape[0], per)
+    prog = _Progress(progress, len(starts))
+    out = np.empty_like(stack)
+    for start in starts:
+        out[start : start + per] = topological_skeleton_slices(stack[start : start + per])
+        prog.step()
+    return out
 
 
 def _skeletonize_labels(labels: np.ndarray, method, iterations, per_slice, device, progress):
@@ -414,20 +472,27 @@ def _skeletonize_labels(labels: np.ndarray, method, iterations, per_slice, devic
             compact.reshape(labels.shape).astype(np.int32), method, iterations, per_slice, device, progress
         )
         return ids[out].astype(labels.dtype), used
+    if method == "topological":
+        return _topological_labels(labels, per_slice, device, progress), None
     out = np.zeros_like(labels)
     boxes = ndi.find_objects(labels)
     present = [(i + 1, box) for i, box in enumerate(boxes) if box is not None]
     prog = _Progress(progress, len(present))
     used_all = 0 if method == "soft" else None
+    dropped = []
     for label, box in present:
         # (even start: the topological thinning's subfields depend on coordinate parity)
         grown = tuple(
             slice(max(s.start - 1, 0) // 2 * 2, min(s.stop + 1, n)) for s, n in zip(box, labels.shape)
         )
         mask = labels[grown] == label
-        skel, used = _skeletonize_mask(mask, method, iterations, per_slice, device, None)
+        skel, used = _skeletonize_mask(mask, method, iterations, per_slice, device, None, warn=False)
+        if method in ("lee", "zhang") and not skel.any():
+            dropped.append(label)
         out[grown][skel] = label
         if used is not None:
             used_all = max(used_all, used)
         prog.step()
+    if dropped:
+        _warn_dropped(method, f"for {len(dropped)} of {len(present)} labels ({_some('ids', dropped)})")
     return out, used_all

@@ -29,6 +29,8 @@ import numpy as np
 __all__ = [
     "topological_skeleton",
     "topological_skeleton_mask",
+    "topological_skeleton_labels",
+    "topological_skeleton_slices",
     "is_simple",
     "neighbourhood_codes",
     "simple_point_table",
@@ -175,26 +177,37 @@ def is_simple(codes: np.ndarray, ndim: int) -> np.ndarray:
     return simple
 
 
-def neighbourhood_codes(flat, index, offsets):
+def neighbourhood_codes(flat, index, offsets, centre=None):
     """Bit-coded neighbourhoods of the voxels ``index`` of a padded flat 0/1 array.
 
-    NumPy arrays give ``uint32`` codes, torch tensors ``int64`` ones.
+    With ``centre`` (the values ``flat[index]`` of a label array) a neighbour
+    counts when it carries the same label.  NumPy arrays give ``uint32``
+    codes, torch tensors ``int64`` ones.
     """
     codes = 0
     for i, off in enumerate(offsets):
         bit = flat[index + int(off)]
+        if centre is not None:
+            bit = bit == centre
         bit = bit.astype(np.uint32) if isinstance(bit, np.ndarray) else bit.long()
         codes = codes | (bit << i)
     return codes
 
 
-def _peel(flat, alive, parity, offsets, face_offsets, ndim: int, max_sweeps=None) -> None:
+def _peel(flat, alive, parity, offsets, face_offsets, ndim: int, max_sweeps=None, labels=False) -> None:
     """Thin the padded flat 0/1 array ``flat`` in place (NumPy array or torch tensor).
 
     ``alive``: flat indices of its foreground voxels; ``parity``: their
     subfield (coordinate parities as bits); ``offsets``: flat offsets of the
     3**ndim - 1 neighbours in bit order; ``face_offsets``: the 2·ndim face
     neighbours in peeling order.
+
+    ``labels=True``: ``flat`` holds label ids (0 is background) and each
+    label is thinned as if alone — a neighbour counts only when it has the
+    voxel's own label, so other labels are background to it.  Deleting a
+    voxel never changes what another label sees, and a label that stopped
+    changing stays put, so the result is exactly that of thinning each label
+    on its own, all labels in one pass.
     """
     sweeps = 0
     while max_sweeps is None or sweeps < max_sweeps:
@@ -203,20 +216,22 @@ def _peel(flat, alive, parity, offsets, face_offsets, ndim: int, max_sweeps=None
         # one direction at a time (as in Lee et al.): the points whose neighbour
         # on that side is background at the start of the sub-sweep may go
         for off in face_offsets:
-            on_side = flat[alive + off] == 0
+            on_side = flat[alive + off] != flat[alive] if labels else flat[alive + off] == 0
             cand_all, cand_parity = alive[on_side], parity[on_side]
             # end points are judged at the start of the sub-sweep (as Lee et al.
             # do); simplicity at the moment of deletion, which keeps topology
-            not_end = _popcount(neighbourhood_codes(flat, cand_all, offsets)) > 1
+            centre = flat[cand_all] if labels else None
+            not_end = _popcount(neighbourhood_codes(flat, cand_all, offsets, centre)) > 1
             cand_all, cand_parity = cand_all[not_end], cand_parity[not_end]
             for sub in range(2**ndim):
                 cand = cand_all[cand_parity == sub]
                 if len(cand) == 0:
                     continue
-                go = is_simple(neighbourhood_codes(flat, cand, offsets), ndim)
+                centre = flat[cand] if labels else None
+                go = is_simple(neighbourhood_codes(flat, cand, offsets, centre), ndim)
                 flat[cand[go]] = 0
                 removed += int(go.sum())
-            keep = flat[alive] == 1
+            keep = flat[alive] != 0
             alive, parity = alive[keep], parity[keep]
         if removed == 0:
             break
@@ -232,24 +247,91 @@ def topological_skeleton_mask(mask: np.ndarray, *, max_sweeps: int | None = None
     dropped.
     """
     mask = np.asarray(mask, dtype=bool)
-    ndim = mask.ndim
-    if ndim not in (2, 3):
-        raise ValueError(f"expected a 2D or 3D mask; got {ndim}D with shape {mask.shape}")
-    padded = np.pad(mask, 1).astype(np.uint8)
+    _check_ndim(mask)
+    return _thin_numpy(mask.astype(np.uint8), labels=False, max_sweeps=max_sweeps).astype(bool)
+
+
+def topological_skeleton_labels(labels: np.ndarray) -> np.ndarray:
+    """Topology-preserving skeleton of each label of a 2-D or 3-D label image, all in one pass.
+
+    Every label is thinned as if it were alone (the other labels are
+    background to it, so touching labels never merge): the result equals
+    ``topological_skeleton_mask(labels == i)`` for every label ``i``, carries
+    the label ids and has ``labels``' dtype.  0 is the background; labels must
+    be non-negative integers.
+    """
+    labels = np.asarray(labels)
+    _check_ndim(labels)
+    if labels.dtype.kind not in "biu":
+        raise ValueError(f"expected an integer label image; got dtype {labels.dtype}")
+    if labels.dtype.kind == "b":
+        return topological_skeleton_mask(labels)
+    if labels.size and labels.min() < 0:
+        raise ValueError("label images must be non-negative integers (0 is background)")
+    compact, ids = _as_int32_ids(labels)
+    out = _thin_numpy(compact, labels=True)
+    return (out if ids is None else ids[out]).astype(labels.dtype)
+
+
+def _as_int32_ids(labels: np.ndarray):
+    """``(int32 label image, ids)``: ids below 2**31 as they are (``ids`` None), larger ones
+    renumbered 1, 2, ... with ``ids[new] == old`` (0 stays the background)."""
+    if labels.dtype.itemsize < 4 or labels.dtype == np.int32 or not labels.size or labels.max() <= np.iinfo(np.int32).max:
+        return labels.astype(np.int32), None
+    ids, compact = np.unique(labels, return_inverse=True)  # ids[0] is 0 when there is background
+    compact = compact.reshape(labels.shape).astype(np.int32) + (ids[0] != 0)
+    ids = ids if ids[0] == 0 else np.concatenate([np.zeros(1, ids.dtype), ids])
+    return compact, ids
+
+
+def _check_ndim(array: np.ndarray) -> None:
+    if array.ndim not in (2, 3):
+        raise ValueError(f"expected a 2D or 3D mask; got {array.ndim}D with shape {array.shape}")
+
+
+def topological_skeleton_slices(values: np.ndarray) -> np.ndarray:
+    """Each 2-D slice ``values[z]`` of a 3-D mask or label image thinned on its own, all in one pass.
+
+    The same as thinning slice by slice with :func:`topological_skeleton_mask`
+    (:func:`topological_skeleton_labels` for integer labels), without the
+    per-call overhead; same dtype as ``values``.
+    """
+    values = np.asarray(values)
+    if values.ndim != 3:
+        raise ValueError(f"expected a 3D stack of 2D slices; got {values.ndim}D with shape {values.shape}")
+    if values.dtype.kind == "b":
+        return _thin_numpy(values.astype(np.uint8), labels=False, batch=True).astype(bool)
+    if values.dtype.kind not in "iu":
+        raise ValueError(f"expected a boolean mask or an integer label image; got dtype {values.dtype}")
+    if values.size and values.min() < 0:
+        raise ValueError("label images must be non-negative integers (0 is background)")
+    compact, ids = _as_int32_ids(values)
+    out = _thin_numpy(compact, labels=True, batch=True)
+    return (out if ids is None else ids[out]).astype(values.dtype)
+
+
+def _thin_numpy(values: np.ndarray, *, labels: bool, max_sweeps: int | None = None, batch: bool = False) -> np.ndarray:
+    """Pad, run :func:`_peel` on the flat foreground indices, crop; same dtype as ``values``.
+
+    ``batch=True``: axis 0 stacks independent images (only the other axes are
+    padded, so neighbourhoods never cross from one image to the next).
+    """
+    ndim = values.ndim - batch
+    pad = [(0, 0)] * batch + [(1, 1)] * ndim
+    padded = np.pad(values, pad)
     flat = padded.reshape(-1)
-    strides = np.array(padded.strides, dtype=np.intp) // padded.itemsize
+    strides = (np.array(padded.strides, dtype=np.intp) // padded.itemsize)[batch:]
     steps = np.array(_steps(ndim), dtype=np.intp)
     offsets = steps @ strides
     # opposite sides one after the other (z-, z+, y-, y+, x-, x+): symmetric peeling
     face_offsets = np.array([sign * strides[axis] for axis in range(ndim) for sign in (-1, 1)])
     alive = np.flatnonzero(flat)
-    coords = np.unravel_index(alive, padded.shape)
+    coords = np.unravel_index(alive, padded.shape)[batch:]
     parity = np.zeros(alive.shape, np.uint8)
     for axis in range(ndim):
         parity |= ((coords[axis] & 1).astype(np.uint8) << axis)
-    _peel(flat, alive, parity, offsets.tolist(), face_offsets.tolist(), ndim, max_sweeps)
-    inner = (slice(1, -1),) * ndim
-    return padded[inner].astype(bool)
+    _peel(flat, alive, parity, offsets.tolist(), face_offsets.tolist(), ndim, max_sweeps, labels)
+    return padded[(slice(None),) * batch + (slice(1, -1),) * ndim]
 
 
 _SIMPLE_TABLES: dict = {}
@@ -289,8 +371,12 @@ def simple_point_table(ndim: int, device=None):
 _GATHER_CHUNK = 1 << 24
 
 
-def _thin_torch(mask):
+def _thin_torch(mask, labels: bool = False):
     """:func:`topological_skeleton_mask` for a boolean tensor ``(B, *spatial)`` on any device.
+
+    With ``labels=True``, ``mask`` is an integer tensor of label ids (< 2**31)
+    and each label is thinned on its own, as :func:`topological_skeleton_labels`
+    does; the result is then an int32 tensor of label ids.
 
     The same peeling as :func:`_peel`, the same result, written for GPUs: the
     whole batch at once (each image is padded, so neighbourhoods never cross
@@ -307,7 +393,7 @@ def _thin_torch(mask):
     ndim = mask.ndim - 1
     device = mask.device
     table = simple_point_table(ndim, device)
-    padded = F.pad(mask.to(torch.int32), (1, 1) * ndim)
+    padded = F.pad(mask.to(torch.int32), (1, 1) * ndim)  # (label ids fit: checked by the callers)
     flat = padded.reshape(-1)
     strides = padded.stride()[1:]
     steps = _steps(ndim)
@@ -327,7 +413,9 @@ def _thin_torch(mask):
     chunk = max(1, _GATHER_CHUNK // len(steps))
 
     def neighbours(idx):
-        return flat[idx[:, None] + offs]
+        """The neighbour bits of the voxels ``idx`` (same label, for label images), ``(len(idx), 3**ndim - 1)``."""
+        values = flat[idx[:, None] + offs]
+        return values == flat[idx][:, None] if labels else values
 
     while True:
         n = alive.numel()
@@ -338,7 +426,8 @@ def _thin_torch(mask):
         for off in face_offsets:
             # the sub-sweep's candidates, fixed at its start (as in _peel): alive,
             # background on this side, more than one neighbour (not an end point)
-            cand = (flat[alive] == 1) & (flat[alive + off] == 0)
+            centre = flat[alive]
+            cand = (centre != 0) & (flat[alive + off] != centre if labels else flat[alive + off] == 0)
             count = torch.cat([neighbours(alive[a : a + chunk]).sum(1) for a in range(0, n, chunk)])
             cand &= count > 1
             for a, b in blocks:  # one subfield: its voxels never touch each other
@@ -347,11 +436,12 @@ def _thin_torch(mask):
                     codes = (neighbours(idx) * weights).sum(1)
                     go = table[codes] & cand[c : min(b, c + chunk)]
                     flat[idx] = torch.where(go, 0, flat[idx])
-        keep = flat[alive] == 1
+        keep = flat[alive] != 0
         alive, parity = alive[keep], parity[keep]
         if alive.numel() == n:
             break
-    return padded[(slice(None),) + (slice(1, -1),) * ndim].bool()
+    inner = padded[(slice(None),) + (slice(1, -1),) * ndim]
+    return inner if labels else inner.bool()
 
 
 def topological_skeleton(img, *, threshold: float = 0.5, sample: bool = False, generator=None):
