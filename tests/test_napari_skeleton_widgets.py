@@ -400,6 +400,39 @@ def test_reference_lee_zhang_and_per_label(make_napari_viewer, qtbot, notes):
     assert len(notes.errors) == 1  # only the Zhang-on-a-volume one
 
 
+def test_library_warnings_become_one_notification_each(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    bar = np.zeros((8, 8, 34), np.uint8)
+    bar[2:6, 2:6, 2:32] = 1  # a 4 x 4 x 30 bar: scikit-image's Lee removes it entirely
+    labels = np.concatenate([bar * 3, bar * 5, bar * 7])
+    from skimage.morphology import skeletonize as sk_skeletonize
+
+    if sk_skeletonize(bar > 0).any():
+        pytest.skip("this scikit-image version keeps the bar")
+    layer = viewer.add_labels(labels, name="bars")
+    widget = dock(viewer, "Reference skeleton")
+    widget.layer.value = layer
+    widget.method.value = "lee"
+    run_and_wait(qtbot, widget)
+    qtbot.waitUntil(lambda: any(n.severity == NotificationSeverity.WARNING for n in notes._all()),
+                    timeout=TIMEOUT_MS)
+    warned = [str(n.message) for n in notes._all() if n.severity == NotificationSeverity.WARNING]
+    assert len(warned) == 1, warned
+    assert "removed a non-empty object entirely for 3 of 3 labels (ids 3, 5, 7)" in warned[0]
+    assert "topological" in warned[0]
+    (skel,) = widget.last_layers
+    assert not np.asarray(skel.data).any()
+    # the topological method keeps them, without a warning
+    notes.reset()
+    widget.method.value = "topological"
+    run_and_wait(qtbot, widget)
+    (skel,) = widget.last_layers
+    assert set(np.unique(skel.data)) == {0, 3, 5, 7}
+    qtbot.wait(50)
+    assert not [n for n in notes._all() if n.severity == NotificationSeverity.WARNING]
+    assert notes.errors == []
+
+
 # --------------------------------------------------------------------------
 # errors: one notification, no layer
 # --------------------------------------------------------------------------

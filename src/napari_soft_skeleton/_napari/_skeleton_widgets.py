@@ -6,6 +6,8 @@ Both widgets only translate layers to arrays and back; the work is
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from magicgui.widgets import (
     CheckBox,
@@ -17,7 +19,7 @@ from magicgui.widgets import (
     SpinBox,
 )
 from napari.layers import Image, Labels
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 
 from ..skeletonize import available_devices, skeletonize
 from ._common import Job, UserError, layer_array, layer_spacing, put_layer, skeleton_colour, warm_up
@@ -91,8 +93,8 @@ class _SkeletonWidget(Container):
             show_error(str(err))
             return None
         try:
-            return self.job.start(plan["work"], description=plan["description"],
-                                  on_done=lambda result: self._show(layer, plan, result))
+            return self.job.start(_keeping_warnings(plan["work"]), description=plan["description"],
+                                  on_done=lambda out: self._finish(layer, plan, *out))
         except UserError as err:
             show_error(str(err))
             return None
@@ -121,12 +123,39 @@ class _SkeletonWidget(Container):
         ks = [k for k in used if k is not None]
         return stacked, (max(ks) if ks else None)
 
+    def _finish(self, layer, plan, result, messages) -> None:
+        """Show the result, then what the library warned about (once each)."""
+        self._show(layer, plan, result)
+        for message in messages:
+            show_warning(message)
+
     def _show(self, layer, plan, result):
         raise NotImplementedError
 
     def _done(self, title: str, note: str) -> None:
         self.status.value = note
         show_info(f"{title}: {note}.")
+
+
+def _keeping_warnings(work):
+    """``work`` that also returns the library's warnings (one line each, no repeats).
+
+    They are shown as notifications once the result is on screen: e.g.
+    scikit-image dropping objects, or a strongly anisotropic volume.
+    """
+    def run(progress):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            warnings.simplefilter("always", RuntimeWarning)
+            result = work(progress)
+        messages = []
+        for w in caught:
+            text = " ".join(str(w.message).split())
+            if issubclass(w.category, (UserWarning, RuntimeWarning)) and text not in messages:
+                messages.append(text)
+        return result, messages
+
+    return run
 
 
 def _image_input(layer, data: np.ndarray) -> tuple[np.ndarray, bool]:
