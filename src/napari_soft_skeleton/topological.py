@@ -17,7 +17,14 @@ sub-sweep only the voxels whose neighbour on that side was background at its
 start may go — so the result is centred.
 
 Work is proportional to the foreground: everything runs on the flat indices of
-the foreground voxels of a padded volume.
+the foreground voxels of a padded volume.  Label images are thinned all labels
+at once (a neighbour counts only if it carries the voxel's own label, which is
+exactly thinning each label alone), and stacks of 2-D slices all slices at once.
+
+Torch tensors on a GPU take :func:`_thin_torch`: the same peeling with the
+simple-point test as a lookup in a 2**26-entry table
+(:func:`simple_point_table`) and no host synchronisation inside a sweep; the
+skeleton is the same, voxel for voxel.
 """
 
 from __future__ import annotations
