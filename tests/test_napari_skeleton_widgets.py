@@ -578,6 +578,35 @@ def test_cancel_right_after_run(make_napari_viewer, qtbot, notes, monkeypatch):
     assert notes.errors == []
 
 
+def test_cancel_stops_a_topological_volume_between_sweeps(make_napari_viewer, qtbot, notes, monkeypatch):
+    viewer = make_napari_viewer()
+    z, y, x = np.indices((48, 96, 96))
+    ball = (z - 24) ** 2 + (y - 48) ** 2 + (x - 48) ** 2 < 22**2  # about 20 sweeps to thin
+    viewer.add_labels(ball.astype(np.uint8), name="ball")
+    widget = dock(viewer, "Reference skeleton")
+    widget.method.value = "topological"
+    sweeps = []
+    real = widgets_mod.skeletonize
+
+    def counting(*args, progress=None, **kwargs):
+        def counted(done, total):
+            sweeps.append(done)
+            if len(sweeps) == 2:
+                widget.job.cancel()  # Cancel pressed while the volume is being thinned
+            progress(done, total)
+
+        return real(*args, progress=counted, **kwargs)
+
+    monkeypatch.setattr(widgets_mod, "skeletonize", counting)
+    widget.run()
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=TIMEOUT_MS)
+    qtbot.wait(20)
+    assert len(sweeps) == 2, sweeps  # stopped at the next sweep, not at the end
+    assert len(viewer.layers) == 1 and widget.last_layers == []
+    assert len([m for m in notes.infos if "Cancelled" in m]) == 1
+    assert notes.errors == []
+
+
 @pytest.mark.skipif(not hasattr(napari_progress, "_all_instances"),
                     reason="napari.utils.progress keeps no registry of open bars")
 def test_progress_bar_in_activity_dock(make_napari_viewer, qtbot, notes):

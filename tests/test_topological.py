@@ -920,10 +920,46 @@ def test_front_end_2d_and_3d_masks_and_torch_input():
 def test_progress_is_reported():
     calls = []
     skeletonize(touching_labels_3d(), "topological", progress=lambda d, t: calls.append((d, t)))
-    assert calls and calls[-1][0] == calls[-1][1]
+    assert calls and calls[-1] == (1, 1)
     calls.clear()
     skeletonize(torus(), "topological", per_slice=True, progress=lambda d, t: calls.append((d, t)))
     assert calls == [(1, 1)]  # 12 small slices: one pass
+
+
+def test_progress_after_every_sweep_and_cancel_in_3d():
+    from napari_soft_skeleton.topological import _thin_torch
+
+    vessel = load_sample("vessel_64").mask
+    labels = random_labels((20, 22, 24), 5)
+    for data in (vessel, labels):
+        calls = []
+        out = skeletonize(data, "topological", progress=lambda d, t: calls.append((d, t)))
+        np.testing.assert_array_equal(out, skeletonize(data, "topological"))
+        sweeps = [c for c in calls if c != (1, 1)]
+        assert len(sweeps) >= 2  # several sweeps, each reported
+        assert sweeps == [(k, k + 1) for k in range(1, len(sweeps) + 1)]
+        assert calls[-1] == (1, 1)
+    # the torch path reports the same sweeps
+    calls = []
+    _thin_torch(torch.from_numpy(vessel)[None], progress=lambda d, t: calls.append((d, t)))
+    counted = []
+    topological_skeleton_mask(vessel, progress=lambda d, t: counted.append((d, t)))
+    assert calls == counted and len(calls) >= 2
+
+    # an exception in the callback stops the thinning at the end of a sweep
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def stop_at_two(done, total):
+        seen.append(done)
+        if done == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        skeletonize(vessel, "topological", progress=stop_at_two)
+    assert seen == [1, 2]
 
 
 def test_per_slice_runs_in_passes_with_progress(monkeypatch):
@@ -1239,9 +1275,9 @@ def _pretend_gpu(monkeypatch, calls):
 
     real = module._thin_on_device
 
-    def on_device(batch, dev, labels=False):
+    def on_device(batch, dev, labels=False, progress=None):
         calls.append((batch.shape, labels))
-        return real(batch, torch.device("cpu"), labels)
+        return real(batch, torch.device("cpu"), labels, progress)
 
     monkeypatch.setattr(module, "resolve_device", lambda device: FakeDevice())
     monkeypatch.setattr(module, "_thin_on_device", on_device)
@@ -1266,7 +1302,7 @@ def test_skeletonize_topological_uses_the_device_path_with_the_same_result(monke
 def test_device_out_of_memory_falls_back_to_the_cpu(monkeypatch):
     module = importlib.import_module("napari_soft_skeleton.skeletonize")
 
-    def out_of_memory(batch, labels=False):
+    def out_of_memory(batch, labels=False, progress=None):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(module, "_thin_torch", out_of_memory)
@@ -1279,7 +1315,7 @@ def test_device_out_of_memory_falls_back_to_the_cpu(monkeypatch):
         got = module._thin_on_device(labels[None], torch.device("cpu"), labels=True)
     np.testing.assert_array_equal(got[0], topological_skeleton_labels(labels))
 
-    def other_error(batch, labels=False):
+    def other_error(batch, labels=False, progress=None):
         raise RuntimeError("device-side assert triggered")
 
     monkeypatch.setattr(module, "_thin_torch", other_error)

@@ -346,12 +346,17 @@ def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, p
     if method == "topological" and mask.any():
         dev = resolve_device(device)
         if dev.type != "cpu":  # the whole batch of slices at once on the GPU
-            skel = _thin_on_device(mask if per_slice else mask[None], dev)
+            skel = _thin_on_device(mask if per_slice else mask[None], dev, progress=progress)
             if progress is not None:
                 progress(1, 1)
             return skel.reshape(mask.shape), None
     if method == "topological" and per_slice:  # many slices per pass
         return _slices_in_chunks(mask, progress), None
+    if method == "topological":  # progress after every sweep
+        skel = topological_skeleton_mask(mask, progress=progress) if mask.any() else np.zeros(mask.shape, bool)
+        if progress is not None:
+            progress(1, 1)
+        return skel, None
     slices = list(mask) if per_slice else [mask]
     prog = _Progress(progress, len(slices))
     out = np.zeros(mask.shape, bool)
@@ -385,7 +390,7 @@ def _warn_dropped(method: str, detail: str) -> None:
     )
 
 
-def _thin_on_device(batch: np.ndarray, dev: torch.device, labels: bool = False) -> np.ndarray:
+def _thin_on_device(batch: np.ndarray, dev: torch.device, labels: bool = False, progress=None) -> np.ndarray:
     """Topological thinning of a batch ``(B, *spatial)`` of masks (or int32 label images) on a GPU.
 
     NumPy in and out; the same result as :func:`topological_skeleton_mask`
@@ -393,7 +398,7 @@ def _thin_on_device(batch: np.ndarray, dev: torch.device, labels: bool = False) 
     of memory the work is redone on the CPU with a warning.
     """
     try:
-        out = _thin_torch(torch.from_numpy(np.ascontiguousarray(batch)).to(dev), labels=labels)
+        out = _thin_torch(torch.from_numpy(np.ascontiguousarray(batch)).to(dev), labels=labels, progress=progress)
         return out.cpu().numpy()
     except Exception as err:  # noqa: BLE001 - re-raised unless it is a GPU OOM
         if not _is_out_of_memory(err):
@@ -406,15 +411,13 @@ def _thin_on_device(batch: np.ndarray, dev: torch.device, labels: bool = False) 
         if dev.type == "cuda":
             torch.cuda.empty_cache()
         thin = topological_skeleton_labels if labels else topological_skeleton_mask
-        return np.stack([thin(m) for m in batch])
+        return np.stack([thin(m, progress=progress) for m in batch])
 
 
 def _thin(mask: np.ndarray, method: str) -> np.ndarray:
-    """A thinning method on one 2-D/3-D mask: ours ('topological') or scikit-image's."""
+    """A scikit-image thinning method on one 2-D/3-D mask."""
     if not mask.any():
         return np.zeros(mask.shape, bool)
-    if method == "topological":
-        return topological_skeleton_mask(mask)
     from skimage.morphology import skeletonize as sk_skeletonize
 
     if not mask.flags.writeable:  # scikit-image's Zhang thinning needs a writable buffer
@@ -427,13 +430,13 @@ def _topological_labels(labels: np.ndarray, per_slice, device, progress) -> np.n
     dev = resolve_device(device)
     if dev.type != "cpu":
         batch = labels if per_slice else labels[None]
-        out = _thin_on_device(batch.astype(np.int32, copy=False), dev, labels=True)
+        out = _thin_on_device(batch.astype(np.int32, copy=False), dev, labels=True, progress=progress)
         if progress is not None:
             progress(1, 1)
         return out.reshape(labels.shape).astype(labels.dtype)
     if per_slice:
         return _slices_in_chunks(labels, progress)
-    out = topological_skeleton_labels(labels)
+    out = topological_skeleton_labels(labels, progress=progress)
     if progress is not None:
         progress(1, 1)
     return out

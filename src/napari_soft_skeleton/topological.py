@@ -201,7 +201,8 @@ def neighbourhood_codes(flat, index, offsets, centre=None):
     return codes
 
 
-def _peel(flat, alive, parity, offsets, face_offsets, ndim: int, max_sweeps=None, labels=False) -> None:
+def _peel(flat, alive, parity, offsets, face_offsets, ndim: int, max_sweeps=None, labels=False,
+          progress=None) -> None:
     """Thin the padded flat 0/1 array ``flat`` in place (NumPy array or torch tensor).
 
     ``alive``: flat indices of its foreground voxels; ``parity``: their
@@ -215,6 +216,10 @@ def _peel(flat, alive, parity, offsets, face_offsets, ndim: int, max_sweeps=None
     voxel never changes what another label sees, and a label that stopped
     changing stays put, so the result is exactly that of thinning each label
     on its own, all labels in one pass.
+
+    ``progress(sweeps_done, sweeps_done + 1)`` is called after every sweep
+    but the last (the total is unknown until nothing changes); an exception
+    raised in it stops the thinning.
     """
     sweeps = 0
     while max_sweeps is None or sweeps < max_sweeps:
@@ -242,41 +247,44 @@ def _peel(flat, alive, parity, offsets, face_offsets, ndim: int, max_sweeps=None
             alive, parity = alive[keep], parity[keep]
         if removed == 0:
             break
+        if progress is not None:
+            progress(sweeps, sweeps + 1)
 
 
-def topological_skeleton_mask(mask: np.ndarray, *, max_sweeps: int | None = None) -> np.ndarray:
+def topological_skeleton_mask(mask: np.ndarray, *, max_sweeps: int | None = None, progress=None) -> np.ndarray:
     """Topology-preserving skeleton of a 2-D or 3-D boolean mask.
 
     Returns a boolean array of the same shape: a subset of ``mask`` with the
     same connected components, holes (loops) and cavities, one voxel thin:
     every voxel left is an end point (one neighbour) or not simple.  Isolated
     voxels and small objects are kept (shrunk to one to three voxels), never
-    dropped.
+    dropped.  ``progress(done, total)``, if given, is called after each sweep
+    (the total grows as sweeps go on); an exception raised in it stops the work.
     """
     mask = np.asarray(mask, dtype=bool)
     _check_ndim(mask)
-    return _thin_numpy(mask.astype(np.uint8), labels=False, max_sweeps=max_sweeps).astype(bool)
+    return _thin_numpy(mask.astype(np.uint8), labels=False, max_sweeps=max_sweeps, progress=progress).astype(bool)
 
 
-def topological_skeleton_labels(labels: np.ndarray) -> np.ndarray:
+def topological_skeleton_labels(labels: np.ndarray, *, progress=None) -> np.ndarray:
     """Topology-preserving skeleton of each label of a 2-D or 3-D label image, all in one pass.
 
     Every label is thinned as if it were alone (the other labels are
     background to it, so touching labels never merge): the result equals
     ``topological_skeleton_mask(labels == i)`` for every label ``i``, carries
     the label ids and has ``labels``' dtype.  0 is the background; labels must
-    be non-negative integers.
+    be non-negative integers.  ``progress`` as in :func:`topological_skeleton_mask`.
     """
     labels = np.asarray(labels)
     _check_ndim(labels)
     if labels.dtype.kind not in "biu":
         raise ValueError(f"expected an integer label image; got dtype {labels.dtype}")
     if labels.dtype.kind == "b":
-        return topological_skeleton_mask(labels)
+        return topological_skeleton_mask(labels, progress=progress)
     if labels.size and labels.min() < 0:
         raise ValueError("label images must be non-negative integers (0 is background)")
     compact, ids = _as_int32_ids(labels)
-    out = _thin_numpy(compact, labels=True)
+    out = _thin_numpy(compact, labels=True, progress=progress)
     return (out if ids is None else ids[out]).astype(labels.dtype)
 
 
@@ -317,7 +325,8 @@ def topological_skeleton_slices(values: np.ndarray) -> np.ndarray:
     return (out if ids is None else ids[out]).astype(values.dtype)
 
 
-def _thin_numpy(values: np.ndarray, *, labels: bool, max_sweeps: int | None = None, batch: bool = False) -> np.ndarray:
+def _thin_numpy(values: np.ndarray, *, labels: bool, max_sweeps: int | None = None, batch: bool = False,
+                progress=None) -> np.ndarray:
     """Pad, run :func:`_peel` on the flat foreground indices, crop; same dtype as ``values``.
 
     ``batch=True``: axis 0 stacks independent images (only the other axes are
@@ -337,7 +346,7 @@ def _thin_numpy(values: np.ndarray, *, labels: bool, max_sweeps: int | None = No
     parity = np.zeros(alive.shape, np.uint8)
     for axis in range(ndim):
         parity |= ((coords[axis] & 1).astype(np.uint8) << axis)
-    _peel(flat, alive, parity, offsets.tolist(), face_offsets.tolist(), ndim, max_sweeps, labels)
+    _peel(flat, alive, parity, offsets.tolist(), face_offsets.tolist(), ndim, max_sweeps, labels, progress)
     return padded[(slice(None),) * batch + (slice(1, -1),) * ndim]
 
 
@@ -378,12 +387,13 @@ def simple_point_table(ndim: int, device=None):
 _GATHER_CHUNK = 1 << 24
 
 
-def _thin_torch(mask, labels: bool = False):
+def _thin_torch(mask, labels: bool = False, progress=None):
     """:func:`topological_skeleton_mask` for a boolean tensor ``(B, *spatial)`` on any device.
 
     With ``labels=True``, ``mask`` is an integer tensor of label ids (< 2**31)
     and each label is thinned on its own, as :func:`topological_skeleton_labels`
-    does; the result is then an int32 tensor of label ids.
+    does; the result is then an int32 tensor of label ids.  ``progress`` as in
+    :func:`_peel` (called at the sweep's end, where the host waits anyway).
 
     The same peeling as :func:`_peel`, the same result, written for GPUs: the
     whole batch at once (each image is padded, so neighbourhoods never cross
@@ -424,6 +434,7 @@ def _thin_torch(mask, labels: bool = False):
         values = flat[idx[:, None] + offs]
         return values == flat[idx][:, None] if labels else values
 
+    sweeps = 0
     while True:
         n = alive.numel()
         if n == 0:
@@ -447,6 +458,9 @@ def _thin_torch(mask, labels: bool = False):
         alive, parity = alive[keep], parity[keep]
         if alive.numel() == n:
             break
+        sweeps += 1
+        if progress is not None:
+            progress(sweeps, sweeps + 1)
     inner = padded[(slice(None),) + (slice(1, -1),) * ndim]
     return inner if labels else inner.bool()
 
