@@ -114,10 +114,12 @@ def bench_topological(rows, repeat: int, quick: bool) -> None:
 
     names = ["vessel_64"] if quick else ["vessel_256", "neuron_lm", "neuron_hemibrain_glomerulus", "neuron_hemibrain_pn"]
     for name in names:
+        truth = None
         try:
             from napari_soft_skeleton import load_sample
 
-            mask = load_sample(name).mask
+            sample = load_sample(name)
+            mask, truth = sample.mask, sample.centerline
         except Exception:  # noqa: BLE001
             mask = vessel_mask(64 if quick else 256)
         t_ours = timeit(lambda: skeletonize(mask, "topological", device="cpu"), repeat)
@@ -131,7 +133,18 @@ def bench_topological(rows, repeat: int, quick: bool) -> None:
                ">=0.5" if targeted else "info", ok,
                f"ours {t_ours * 1e3:.0f} ms, Lee {t_lee * 1e3:.0f} ms; Betti kept: {same} "
                f"(Lee: {betti_numbers(lee) == betti_numbers(mask)}); precision/recall vs Lee within 2 "
-               f"voxels {cmp_.precision:.3f}/{cmp_.recall:.3f}")
+               f"voxels {cmp_.precision:.3f}/{cmp_.recall:.3f}" + _against_truth(truth, ours, lee))
+
+
+def _against_truth(truth, ours, lee) -> str:
+    """Precision / recall of both skeletons against a true centerline (within 2 voxels), if there is one."""
+    if truth is None:
+        return ""
+    from napari_soft_skeleton import compare
+
+    o, r = compare(truth, ours, tolerance=2.0), compare(truth, lee, tolerance=2.0)
+    return (f"; vs the true centerline: ours {o.precision:.3f}/{o.recall:.3f}, "
+            f"Lee {r.precision:.3f}/{r.recall:.3f}")
 
 
 def bench_topological_labels(rows, repeat: int, quick: bool) -> None:
