@@ -496,9 +496,9 @@ def topological_skeleton(img, *, threshold: float = 0.5, sample: bool = False, g
 
     Notes
     -----
-    On the CPU the thinning is :func:`topological_skeleton_mask`, image by
-    image; on other devices (CUDA, MPS) the same peeling runs on the device
-    with torch, the whole batch at once, giving the same skeleton.
+    On the CPU the thinning is that of :func:`topological_skeleton_mask`, the
+    whole batch in one pass; on other devices (CUDA, MPS) the same peeling
+    runs on the device with torch, giving the same skeleton.
     """
     import torch
 
@@ -513,9 +513,9 @@ def topological_skeleton(img, *, threshold: float = 0.5, sample: bool = False, g
         else:
             binary = probs > threshold
         masks = binary.reshape((-1,) + tuple(img.shape[2:]))
-        if masks.device.type == "cpu":
-            skel = np.array([topological_skeleton_mask(m) for m in masks.numpy()], dtype=bool)
-            hard = torch.from_numpy(skel)
+        if masks.device.type == "cpu":  # the whole batch in one NumPy pass
+            skel = _thin_numpy(masks.numpy().astype(np.uint8), labels=False, batch=True)
+            hard = torch.from_numpy(skel.astype(bool))
         else:
             hard = _thin_torch(masks)
         hard = hard.reshape(img.shape).to(device=img.device, dtype=img.dtype)
