@@ -571,6 +571,24 @@ def test_rejects_other_dimensions():
             topological_skeleton_mask(np.ones(shape, bool))
 
 
+def test_fortran_ordered_and_strided_inputs():
+    from napari_soft_skeleton.topological import topological_skeleton_labels, topological_skeleton_slices
+
+    mask = random_blob((14, 18, 22), 9, 1.5, 0.0)
+    expected = topological_skeleton_mask(mask)
+    for view in (np.asfortranarray(mask), mask.T.copy().T, np.repeat(mask, 2, axis=2)[:, :, ::2]):
+        assert not view.flags.c_contiguous
+        np.testing.assert_array_equal(topological_skeleton_mask(view), expected)
+        np.testing.assert_array_equal(topological_skeleton_labels(view.astype(np.uint8) * 4), expected * 4)
+        np.testing.assert_array_equal(topological_skeleton_slices(view),
+                                      np.stack([topological_skeleton_mask(m) for m in mask]))
+    from napari_soft_skeleton.topological import _thin_torch
+
+    permuted = torch.from_numpy(mask).permute(2, 1, 0)[None]
+    assert not permuted.is_contiguous()
+    np.testing.assert_array_equal(_thin_torch(permuted)[0].numpy(), topological_skeleton_mask(mask.transpose(2, 1, 0)))
+
+
 def test_read_only_and_non_bool_masks():
     mask = torus()
     ro = mask.copy()

@@ -334,7 +334,7 @@ def _thin_numpy(values: np.ndarray, *, labels: bool, max_sweeps: int | None = No
     """
     ndim = values.ndim - batch
     pad = [(0, 0)] * batch + [(1, 1)] * ndim
-    padded = np.pad(values, pad)
+    padded = np.ascontiguousarray(np.pad(values, pad))  # C order: `flat` is a view of it
     flat = padded.reshape(-1)
     strides = (np.array(padded.strides, dtype=np.intp) // padded.itemsize)[batch:]
     steps = np.array(_steps(ndim), dtype=np.intp)
