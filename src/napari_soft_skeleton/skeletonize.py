@@ -11,12 +11,7 @@ import scipy.ndimage as ndi
 import torch
 
 from .soft import soft_skeleton_levels
-from .topological import (
-    _thin_torch,
-    topological_skeleton_labels,
-    topological_skeleton_mask,
-    topological_skeleton_slices,
-)
+from .topological import _thin_torch, topological_skeleton_labels, topological_skeleton_slices
 
 __all__ = ["skeletonize", "METHODS", "resolve_device", "available_devices"]
 
@@ -343,20 +338,8 @@ def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, p
         if progress is not None:
             progress(1, 1)
         return skel.reshape(mask.shape), used
-    if method == "topological" and mask.any():
-        dev = resolve_device(device)
-        if dev.type != "cpu":  # the whole batch of slices at once on the GPU
-            skel = _thin_on_device(mask if per_slice else mask[None], dev, progress=progress)
-            if progress is not None:
-                progress(1, 1)
-            return skel.reshape(mask.shape), None
-    if method == "topological" and per_slice:  # many slices per pass
-        return _slices_in_chunks(mask, progress), None
-    if method == "topological":  # progress after every sweep
-        skel = topological_skeleton_mask(mask, progress=progress) if mask.any() else np.zeros(mask.shape, bool)
-        if progress is not None:
-            progress(1, 1)
-        return skel, None
+    if method == "topological":
+        return _topological(mask, per_slice, device, progress), None
     slices = list(mask) if per_slice else [mask]
     prog = _Progress(progress, len(slices))
     out = np.zeros(mask.shape, bool)
@@ -410,8 +393,7 @@ def _thin_on_device(batch: np.ndarray, dev: torch.device, labels: bool = False, 
         )
         if dev.type == "cuda":
             torch.cuda.empty_cache()
-        thin = topological_skeleton_labels if labels else topological_skeleton_mask
-        return np.stack([thin(m, progress=progress) for m in batch])
+        return np.stack([topological_skeleton_labels(m, progress=progress) for m in batch])  # (masks too)
 
 
 def _thin(mask: np.ndarray, method: str) -> np.ndarray:
@@ -425,18 +407,24 @@ def _thin(mask: np.ndarray, method: str) -> np.ndarray:
     return sk_skeletonize(mask, method=method).astype(bool, copy=False)
 
 
-def _topological_labels(labels: np.ndarray, per_slice, device, progress) -> np.ndarray:
-    """Every label thinned on its own, all labels at once (ids below 2**31)."""
-    dev = resolve_device(device)
-    if dev.type != "cpu":
-        batch = labels if per_slice else labels[None]
-        out = _thin_on_device(batch.astype(np.int32, copy=False), dev, labels=True, progress=progress)
-        if progress is not None:
-            progress(1, 1)
-        return out.reshape(labels.shape).astype(labels.dtype)
-    if per_slice:
-        return _slices_in_chunks(labels, progress)
-    out = topological_skeleton_labels(labels, progress=progress)
+def _topological(values: np.ndarray, per_slice, device, progress) -> np.ndarray:
+    """Our thinning of a mask, or of every label of a label image (ids below 2**31) at once.
+
+    On a GPU the whole batch (the volume, or all its slices) in one call; on
+    the CPU slice stacks in chunks and volumes with progress after each sweep.
+    """
+    labels = values.dtype != bool
+    if not values.any():
+        out = np.zeros_like(values)
+    elif (dev := resolve_device(device)).type != "cpu":
+        batch = values if per_slice else values[None]
+        batch = batch.astype(np.int32, copy=False) if labels else batch
+        out = _thin_on_device(batch, dev, labels=labels, progress=progress)
+        out = out.reshape(values.shape).astype(values.dtype, copy=False)
+    elif per_slice:
+        return _slices_in_chunks(values, progress)
+    else:
+        out = topological_skeleton_labels(values, progress=progress)  # (a boolean mask: thinned as a mask)
     if progress is not None:
         progress(1, 1)
     return out
@@ -476,7 +464,7 @@ def _skeletonize_labels(labels: np.ndarray, method, iterations, per_slice, devic
         )
         return ids[out].astype(labels.dtype), used
     if method == "topological":
-        return _topological_labels(labels, per_slice, device, progress), None
+        return _topological(labels, per_slice, device, progress), None
     out = np.zeros_like(labels)
     boxes = ndi.find_objects(labels)
     present = [(i + 1, box) for i, box in enumerate(boxes) if box is not None]
