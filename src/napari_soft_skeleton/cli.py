@@ -713,6 +713,23 @@ _COLOR_A_LINE = "#b4008c"
 _COLOR_B_LINE = "#1a9a2a"
 
 
+def _slice_axis(n: int, is3d: bool) -> tuple[np.ndarray, str, str | None]:
+    """x values, unit word and point marker of the per-slice (per-row in 2D) curves."""
+    return np.arange(n), ("slice" if is3d else "row"), ("o" if n <= 40 else None)
+
+
+def _finish_count_axis(ax, unit: str) -> None:
+    """Labels, limits, legend and grid of the voxels-per-slice axis (its curves drawn)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_ylabel(f"voxels per {unit}", fontsize=9)
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=9, frameon=False)
+    ax.grid(True, alpha=0.3)
+    ax.tick_params(labelsize=8, labelbottom=False)
+
+
 def _shorten(name: str, limit: int = 40) -> str:
     return name if len(name) <= limit else name[: limit // 2 - 1] + "…" + name[-(limit // 2) :]
 
@@ -739,7 +756,6 @@ def render_comparison_figure(
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
-    from matplotlib.ticker import MaxNLocator
 
     sa = a != 0
     sb = b != 0
@@ -816,9 +832,7 @@ def render_comparison_figure(
 
     per = getattr(result, "per_slice", {}) or {}
     n = sa.shape[0]
-    idx = np.arange(n)
-    unit = "slice" if is3d else "row"
-    marker = "o" if n <= 40 else None
+    idx, unit, marker = _slice_axis(n, is3d)
 
     ax_c = fig.add_subplot(gs[1, :])
     if "n_reference" in per:
@@ -828,12 +842,7 @@ def render_comparison_figure(
                   ls="--", label="B")
     if "n_both" in per:
         ax_c.plot(idx, per["n_both"], color="0.45", lw=1.0, ls=":", label="both (exact)")
-    ax_c.set_ylabel(f"voxels per {unit}", fontsize=9)
-    ax_c.set_ylim(bottom=0)
-    ax_c.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_c.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=9, frameon=False)
-    ax_c.grid(True, alpha=0.3)
-    ax_c.tick_params(labelsize=8, labelbottom=False)
+    _finish_count_axis(ax_c, unit)
 
     ax_g = fig.add_subplot(gs[2, :], sharex=ax_c)
     handles = []
@@ -887,7 +896,6 @@ def render_side_by_side_figure(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
-    from matplotlib.ticker import MaxNLocator
 
     letters = _candidate_letters(len(candidates))
     names = list(names) or ["A", *letters]
@@ -947,20 +955,13 @@ def render_side_by_side_figure(
     )
 
     n = sa.shape[0]
-    idx = np.arange(n)
-    unit = "slice" if is3d else "row"
-    marker = "o" if n <= 40 else None
+    idx, unit, marker = _slice_axis(n, is3d)
     ax_c = fig.add_subplot(gs[1, :])
     ax_c.plot(idx, first.per_slice["n_reference"], color=_COLOR_A_LINE, marker=marker, ms=3, lw=1.6, label="A")
     for i, (letter, r) in enumerate(zip(letters, results)):
         ax_c.plot(idx, r.per_slice["n_candidate"], color=_CANDIDATE_LINES[i], marker=marker, ms=3, lw=1.2,
                   ls="--", label=letter)
-    ax_c.set_ylabel(f"voxels per {unit}", fontsize=9)
-    ax_c.set_ylim(bottom=0)
-    ax_c.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_c.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=9, frameon=False)
-    ax_c.grid(True, alpha=0.3)
-    ax_c.tick_params(labelsize=8, labelbottom=False)
+    _finish_count_axis(ax_c, unit)
     ax_g = fig.add_subplot(gs[2, :], sharex=ax_c)
     for i, (letter, r) in enumerate(zip(letters, results)):
         ax_g.plot(idx, r.per_slice["agreement"], color=_CANDIDATE_LINES[i], marker=marker, ms=3, lw=1.3,

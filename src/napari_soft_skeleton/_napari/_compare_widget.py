@@ -161,7 +161,7 @@ class CompareWidget(QWidget):
             "(e.g. B the soft skeleton, C the topological one, A Lee's). " + _INPUT_TIP,
         )
         self.mask = ComboBox(
-            choices=self._mask_choices,
+            choices=self._optional_choices,
             tooltip="Optional region of interest: both skeletons are restricted to its nonzero "
             "voxels (float images: > 0.5) before anything is counted.",
         )
@@ -299,10 +299,8 @@ class CompareWidget(QWidget):
     def _layer_choices(self, _widget=None):
         return [(layer.name, layer) for layer in self._inputs()]
 
-    def _mask_choices(self, _widget=None):
-        return [("none", None), *self._layer_choices()]
-
     def _optional_choices(self, _widget=None):
+        """The layers, after "none" (for the optional C and mask pickers)."""
         return [("none", None), *self._layer_choices()]
 
     def _on_layers_changed(self, event=None) -> None:
@@ -347,7 +345,7 @@ class CompareWidget(QWidget):
             raise UserError("Select the candidate skeleton layer (B) first.")
         if c is not None and c == b:
             raise UserError(f"B and C are the same layer '{b.name}'; pick another layer for C or none.")
-        candidates = [b] if c is None else [b, c]
+        candidates = self._candidates()
         data_a = layer_array(a, allow_4d=False, allow_empty=True)
         datas = []
         for letter, layer in zip(_LETTERS, candidates):
