@@ -202,6 +202,22 @@ def bench_topological_torch(rows, repeat: int, quick: bool) -> None:
            f"~{ops} kernel-launching torch ops; simple-point table built in {t_table:.1f} s (once per process)")
 
 
+def bench_topological_batch(rows, repeat: int, quick: bool) -> None:
+    """``topological_skeleton`` on a CPU batch of 2D maps: one pass vs image by image."""
+    from napari_soft_skeleton import topological_skeleton
+    from napari_soft_skeleton.topological import topological_skeleton_mask
+
+    n = 8 if quick else 32
+    maps = ndi.gaussian_filter(np.random.default_rng(0).random((n, 1, 128, 128)), (0, 0, 3, 3))
+    maps = torch.from_numpy((maps - maps.min()) / (maps.max() - maps.min())).float()
+    t_batch = timeit(lambda: topological_skeleton(maps), repeat)
+    t_each = timeit(lambda: [topological_skeleton_mask(m[0].numpy() > 0.5) for m in maps], repeat)
+    same = np.array_equal(topological_skeleton(maps)[:, 0].numpy() > 0,
+                          np.stack([topological_skeleton_mask(m[0].numpy() > 0.5) for m in maps]))
+    report(rows, f"topological_skeleton {n}x128^2 batch vs image by image", t_each / t_batch, "info", same,
+           f"one pass {t_batch * 1e3:.0f} ms, image by image {t_each * 1e3:.0f} ms, equal: {same}")
+
+
 def bench_dense(rows, size: int, repeat: int) -> None:
     x = dense_map(size)
     t_fast = timeit(lambda: soft_skeleton(x, 10), repeat)
@@ -329,6 +345,7 @@ def main(argv=None) -> int:
     bench_topological(rows, repeat, args.quick)
     bench_topological_labels(rows, repeat, args.quick)
     bench_topological_torch(rows, repeat, args.quick)
+    bench_topological_batch(rows, repeat, args.quick)
     bench_backward(rows, 32 if args.quick else 96, repeat, args.threads)
     bench_cuda(rows, 512, repeat)
     if args.json:
