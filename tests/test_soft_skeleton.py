@@ -4,7 +4,9 @@ Everything is checked against ``naive_reference.naive_soft_skeleton``, the
 clDice formula written literally with ``max_pool2d`` / ``max_pool3d`` and
 ``torch.min``: values (float64 to rounding, float32 loosely) and autograd
 gradients (including max-pool tie-breaking and ``torch.min`` tie splitting on
-binary / plateau inputs).
+binary / plateau inputs), of first, second and third order.  Also: the
+one-line ``ValueError`` every public entry point gives for tensors it cannot
+take (meta device, zero-size spatial axis, complex, sparse, ...).
 """
 
 import itertools
@@ -13,10 +15,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from naive_reference import naive_dilate, naive_erode, naive_soft_skeleton
 from scipy import ndimage
 
-from napari_soft_skeleton import soft_skeleton
-from naive_reference import naive_dilate, naive_erode, naive_soft_skeleton
+from napari_soft_skeleton import _morphology, soft_skeleton, topological_skeleton
+from napari_soft_skeleton.soft import soft_skeleton_levels, soft_skeleton_steps
 
 F64_TOL = dict(rtol=1e-12, atol=1e-12)
 F32_TOL = dict(rtol=1e-5, atol=1e-6)
@@ -701,3 +704,351 @@ def test_randomized_sweep():
         check_values(img.float(), it, ctx=ctx + " f32")
         if case % 3 == 0:
             check_grads(img, it, ctx=ctx, seed=case)
+
+
+# --------------------------------------------------------------------------
+# (j) higher derivatives: create_graph=True (gradient penalties, HVPs)
+# --------------------------------------------------------------------------
+
+
+def second_order(fn, img, iterations, w, v):
+    """First gradient, and the gradient of ``<grad, v>`` w.r.t. the input and ``w``."""
+    x = img.detach().clone().requires_grad_(True)
+    w = w.detach().clone().requires_grad_(True)
+    out = fn(x, iterations)
+    (g,) = torch.autograd.grad((out * w).sum(), x, create_graph=True)
+    assert g.requires_grad, "the gradient must be differentiable under create_graph=True"
+    h_x, h_w = torch.autograd.grad((g * v).sum(), (x, w))
+    return g.detach(), h_x, h_w
+
+
+def check_second_order(img, iterations, ctx="", seed=0, **tol):
+    """Compare first and second derivatives with the naive formula's; return its H·v."""
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.randn(img.shape, generator=gen, dtype=img.dtype)
+    v = torch.randn(img.shape, generator=gen, dtype=img.dtype)
+    g_e, hx_e, hw_e = second_order(naive_soft_skeleton, img, iterations, w, v)
+    g_g, hx_g, hw_g = second_order(soft_skeleton, img, iterations, w, v)
+    what = f"{ctx} it={iterations} {_describe(img)}"
+    assert_same(g_g, g_e, f"gradient (create_graph) {what}", **tol)
+    assert_same(hx_g, hx_e, f"d<grad, v>/dx {what}", **tol)
+    assert_same(hw_g, hw_e, f"d<grad, v>/dw {what}", **tol)
+    return hx_e
+
+
+@pytest.mark.parametrize(
+    "kind", ["continuous", "binary", "sparse", "plateau", "negative", "binary_pm", "sparse_float"]
+)
+@pytest.mark.parametrize("dim", [2, 3])
+def test_double_backward_matches_naive(kind, dim):
+    rs = np.random.RandomState(1500 + dim + 17 * len(kind))
+    shape = (2, 2, 13, 12) if dim == 2 else (1, 2, 8, 9, 7)
+    img = make_input(rs, kind, shape)
+    hvp_norms = {}
+    for it in (0, 1, 3, 10):
+        h = check_second_order(img, it, ctx=f"double backward {kind}", seed=it)
+        hvp_norms[it] = float(h.abs().sum())
+    assert hvp_norms[0] == 0.0  # one relu of a piecewise-linear map: no curvature
+    if kind in ("continuous", "negative", "plateau"):
+        # skel * delta is bilinear: the second-order part is there to get wrong
+        # (two-valued and isolated-voxel inputs have none: skel and delta are 0/1
+        # or never overlap)
+        assert all(hvp_norms[it] > 1.0 for it in (1, 3, 10)), hvp_norms
+
+
+def test_double_backward_sparse_noisy_objects():
+    """Tubes and blobs with noisy values on an exact-zero background (ties)."""
+    rs = np.random.RandomState(1550)
+    for touch_border in (False, True):
+        vol = sparse_objects(rs, (16, 16, 16), n_tubes=2, n_blobs=1, touch_border=touch_border)
+        noisy = t64(vol * (0.85 + 0.15 * rs.rand(*vol.shape)))[None, None]
+        for it in (1, 5, 20):
+            h = check_second_order(noisy, it, ctx=f"noisy objects border={touch_border}", seed=it)
+            assert float(h.abs().sum()) > 1.0
+
+
+def test_double_backward_issue_example():
+    """Issue 8: a gradient penalty on an 8×9×10 float64 volume.  The second-order
+    part used to be dropped silently (|x.grad|₁ 617 instead of the formula's 3587)."""
+    g = torch.Generator().manual_seed(0)
+    img = torch.rand(1, 1, 8, 9, 10, generator=g, dtype=torch.float64)
+    w = torch.randn(img.shape, generator=g, dtype=torch.float64)
+
+    def penalised_grad(fn, penalty=True):
+        x = img.clone().requires_grad_(True)
+        out = fn(x, 3)
+        (gx,) = torch.autograd.grad((out * w).sum(), x, create_graph=True)
+        loss = (out * w).sum() + (gx.pow(2).sum() if penalty else 0.0)
+        loss.backward()
+        return x.grad
+
+    got = penalised_grad(soft_skeleton)
+    exp = penalised_grad(naive_soft_skeleton)
+    first_only = penalised_grad(naive_soft_skeleton, penalty=False)
+    assert_same(got, exp, "issue 8 example: x.grad")
+    l1_got, l1_exp = float(got.abs().sum()), float(exp.abs().sum())
+    assert l1_got == pytest.approx(l1_exp, rel=1e-12)
+    # the penalty's part is most of it: dropping it cannot pass
+    assert l1_exp > 3 * float(first_only.abs().sum())
+
+
+@pytest.mark.parametrize("shape", SMALL_SHAPES)
+@pytest.mark.parametrize("kind", ["continuous", "binary", "plateau"])
+def test_double_backward_small_sizes(shape, kind):
+    rs = np.random.RandomState(sum(shape) * 37 + len(kind))
+    img = make_input(rs, kind, shape)
+    for it in (0, 1, 2, 5):
+        check_second_order(img, it, ctx=f"small {kind}", seed=it)
+
+
+def test_double_backward_beyond_convergence():
+    """Iterations after the eroded image is constant are skipped: still exact."""
+    rs = np.random.RandomState(1600)
+    cases = [
+        ("continuous3d", rs.rand(1, 1, 6, 7, 5)),
+        ("offset_min", 0.3 + rs.rand(1, 1, 7, 6, 6)),
+        ("negative2d", rs.randn(2, 1, 9, 8) - 2),
+        ("ball", sparse_objects(rs, (14, 14, 14), 1, 1)[None, None]),
+    ]
+    for name, a in cases:
+        img = t64(a)
+        for it in (30, 100):
+            check_second_order(img, it, ctx=f"beyond convergence {name}", seed=it)
+
+
+def test_double_backward_mixed_batch_and_constant():
+    rs = np.random.RandomState(1700)
+    kinds = ["continuous", "zeros", "binary", "constant", "sparse_float", "negative"]
+    imgs = [make_input(rs, k, (8, 9, 7)) for k in kinds]
+    img = torch.stack([torch.stack(imgs[2 * n : 2 * n + 2]) for n in range(3)])
+    for it in (0, 2, 6):
+        check_second_order(img, it, ctx="mixed batch", seed=it)
+    for value in (0.0, 1.0, -2.0):
+        const = torch.full((1, 2, 5, 6, 7), value, dtype=torch.float64)
+        h = check_second_order(const, 3, ctx=f"constant {value}")
+        assert torch.count_nonzero(h) == 0
+
+
+def test_double_backward_float32():
+    rs = np.random.RandomState(1800)
+    for kind in ("continuous", "sparse_float"):
+        for shape in [(1, 2, 14, 15), (1, 1, 8, 9, 10)]:
+            img = make_input(rs, kind, shape).float()
+            for it in (1, 4):
+                check_second_order(img, it, ctx=f"f32 {kind}", seed=it, rtol=1e-4, atol=1e-4)
+
+
+def test_double_backward_non_leaf_non_contiguous():
+    rs = np.random.RandomState(1900)
+    base = make_input(rs, "continuous", (1, 2, 7, 8, 9))
+    v = torch.randn(base.shape, dtype=torch.float64)
+    w = torch.randn(base.transpose(-1, -2).shape, dtype=torch.float64)
+    results = []
+    for fn in (soft_skeleton, naive_soft_skeleton):
+        p = base.clone().requires_grad_(True)
+        q = p.transpose(-1, -2) * 2.0  # non-leaf, non-contiguous
+        (g,) = torch.autograd.grad((fn(q, 3) * w).sum(), p, create_graph=True)
+        (h,) = torch.autograd.grad((g * v).sum(), p)
+        results.append((g, h))
+    assert_same(results[0][0], results[1][0], "non-leaf gradient")
+    assert_same(results[0][1], results[1][1], "non-leaf second order")
+    assert float(results[1][1].abs().sum()) > 1.0
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_backward_with_create_graph_accumulates_like_naive():
+    """``loss.backward(create_graph=True)``: .grad is differentiable and exact."""
+    rs = np.random.RandomState(1950)
+    img = make_input(rs, "plateau", (1, 1, 7, 6, 8)) + 0.1 * make_input(rs, "continuous", (1, 1, 7, 6, 8))
+    w = torch.randn(img.shape, dtype=torch.float64)
+    results = []
+    for fn in (soft_skeleton, naive_soft_skeleton):
+        x = img.clone().requires_grad_(True)
+        (fn(x, 4) * w).sum().backward(create_graph=True)
+        first = x.grad
+        assert first.requires_grad
+        x.grad = None
+        first.pow(2).sum().backward()
+        results.append((first.detach(), x.grad))
+    assert_same(results[0][0], results[1][0], "backward(create_graph=True): .grad")
+    assert_same(results[0][1], results[1][1], "second backward through .grad")
+    assert float(results[1][1].abs().sum()) > 1.0
+
+
+def test_hessian_vector_product():
+    rs = np.random.RandomState(2000)
+    for shape in [(1, 1, 7, 8, 6), (2, 1, 12, 11)]:
+        img = make_input(rs, "continuous", shape)
+        w = torch.randn(shape, dtype=torch.float64)
+        v = torch.randn(shape, dtype=torch.float64)
+        hvps = []
+        for fn in (soft_skeleton, naive_soft_skeleton):
+            _, hvp = torch.autograd.functional.hvp(lambda t, fn=fn, w=w: (fn(t, 4) * w).sum(), img, v)
+            hvps.append(hvp)
+        assert_same(hvps[0], hvps[1], f"hvp {shape}")
+        assert float(hvps[1].abs().sum()) > 1.0
+
+
+@pytest.mark.parametrize("kind", ["continuous", "plateau", "sparse_float"])
+@pytest.mark.parametrize("shape", [(1, 1, 6, 7, 5), (2, 1, 10, 9)])
+def test_third_order_matches_naive(shape, kind):
+    rs = np.random.RandomState(2100 + len(shape) + len(kind))
+    img = make_input(rs, kind, shape)
+    gen = torch.Generator().manual_seed(len(kind))
+    ws = [torch.randn(shape, generator=gen, dtype=torch.float64) for _ in range(3)]
+
+    def derivatives(fn, it):
+        x = img.clone().requires_grad_(True)
+        y, res = fn(x, it), []
+        for w in ws:
+            (y,) = torch.autograd.grad((y * w).sum(), x, create_graph=True)
+            res.append(y.detach())
+        return res
+
+    for it in (0, 2, 6):
+        got, exp = derivatives(soft_skeleton, it), derivatives(naive_soft_skeleton, it)
+        for order, (a, b) in enumerate(zip(got, exp), start=1):
+            assert_same(a, b, f"order {order} {kind} it={it} {_describe(img)}")
+        if it == 6 and kind == "continuous":
+            assert float(exp[2].abs().sum()) > 1.0  # products of three levels: cubic terms
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 5, 6), (1, 1, 4, 4, 5)])
+def test_gradgradcheck(shape):
+    gen = torch.Generator().manual_seed(sum(shape))
+    # distinct, well separated values, as in test_gradcheck: small
+    # perturbations change no argmin/argmax, so the gradient is smooth there
+    n = int(np.prod(shape))
+    perm = torch.randperm(n, generator=gen).to(torch.float64)
+    img = (perm / n + 0.01 * torch.rand(n, generator=gen, dtype=torch.float64) / n).reshape(shape)
+    for it in (0, 1, 2):
+        x = img.clone().requires_grad_(True)
+        assert torch.autograd.gradgradcheck(
+            lambda t, it=it: naive_soft_skeleton(t, it), (x,), eps=1e-7, atol=1e-6
+        ), "reference failed gradgradcheck"
+        assert torch.autograd.gradgradcheck(
+            lambda t, it=it: soft_skeleton(t, it), (x,), eps=1e-7, atol=1e-6
+        )
+
+
+def test_first_order_backward_does_not_build_a_graph(monkeypatch):
+    """Without create_graph the fast backward runs (not the max-pool formula)."""
+    rs = np.random.RandomState(2200)
+    img = make_input(rs, "continuous", (1, 1, 7, 8, 9))
+    calls = []
+    real = _morphology.pool_erode
+    monkeypatch.setattr(_morphology, "pool_erode", lambda t: calls.append(1) or real(t))
+    x = img.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(soft_skeleton(x, 3).sum(), x)
+    assert not g.requires_grad and calls == []
+    soft_skeleton(x, 3).sum().backward()
+    assert calls == []
+    (g2,) = torch.autograd.grad(soft_skeleton(x, 3).sum(), x, create_graph=True)
+    assert g2.requires_grad and len(calls) == 4  # the level erosions of 3 iterations
+    assert_same(g2, g, "create_graph gradient vs fast gradient")
+
+
+def test_cuda_double_backward():
+    if not torch.cuda.is_available():
+        pytest.skip("CUDA not available")
+    rs = np.random.RandomState(2300)
+    for shape in [(2, 1, 14, 15), (1, 2, 8, 9, 10)]:
+        img = make_input(rs, "continuous", shape)
+        w = torch.randn(shape, dtype=torch.float64, device="cuda")
+        v = torch.randn(shape, dtype=torch.float64, device="cuda")
+        res = []
+        for fn in (soft_skeleton, naive_soft_skeleton):
+            x = img.cuda().requires_grad_(True)
+            (g,) = torch.autograd.grad((fn(x, 3) * w).sum(), x, create_graph=True)
+            (h,) = torch.autograd.grad((g * v).sum(), x)
+            res.append(h)
+        assert res[0].is_cuda
+        assert_same(res[0], res[1], f"cuda second order {shape}")
+
+
+# --------------------------------------------------------------------------
+# (k) tensors the functions cannot take: one-line ValueErrors
+# --------------------------------------------------------------------------
+
+
+ENTRY_POINTS = {
+    "soft_skeleton": lambda t: soft_skeleton(t, 3),
+    "soft_skeleton_steps": lambda t: soft_skeleton_steps(t, 3),  # raises when called
+    "soft_skeleton_levels": lambda t: soft_skeleton_levels(t, 3),
+    "topological_skeleton": lambda t: topological_skeleton(t),
+}
+
+
+def raises_one_line(name, img, match):
+    with pytest.raises(ValueError, match=match) as err:
+        ENTRY_POINTS[name](img)
+    message = str(err.value)
+    assert "\n" not in message, message
+    assert message.startswith(name + " "), message
+    return message
+
+
+@pytest.mark.parametrize("name", list(ENTRY_POINTS))
+@pytest.mark.parametrize("shape", [(1, 1, 5, 6), (1, 1, 4, 5, 6), (0, 1, 4, 5)])
+def test_meta_tensor_raises(name, shape):
+    img = torch.empty(shape, device="meta")
+    raises_one_line(name, img, "meta")
+    img = torch.empty(shape, device="meta", requires_grad=True)
+    raises_one_line(name, img, "meta")
+
+
+@pytest.mark.parametrize("name", list(ENTRY_POINTS))
+@pytest.mark.parametrize(
+    "shape", [(1, 1, 0, 5, 5), (1, 1, 5, 0), (2, 3, 4, 5, 0), (1, 2, 0, 0), (0, 1, 0, 5)]
+)
+def test_zero_size_spatial_axis_raises(name, shape):
+    for requires_grad in (False, True):
+        img = torch.rand(shape, dtype=torch.float64, requires_grad=requires_grad)
+        message = raises_one_line(name, img, "spatial")
+        assert str(tuple(shape)) in message
+
+
+@pytest.mark.parametrize("name", list(ENTRY_POINTS))
+@pytest.mark.parametrize("shape", [(0, 1, 5, 6), (2, 0, 5, 6), (0, 2, 3, 4, 5), (1, 0, 3, 4, 5)])
+def test_empty_batch_gives_empty_result(name, shape):
+    img = torch.rand(shape, dtype=torch.float64)
+    if name == "soft_skeleton_steps":
+        steps = list(soft_skeleton_steps(img, 3))
+        assert [k for k, _, _ in steps] == [0, 1, 2, 3]
+        out = steps[-1][2]
+    elif name == "soft_skeleton_levels":
+        out, used = soft_skeleton_levels(img, 3)
+        assert used == 0
+    else:
+        out = ENTRY_POINTS[name](img)
+    assert out.shape == img.shape and out.dtype == img.dtype
+    if name == "soft_skeleton":  # gradients of every order: empty too
+        x = img.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(soft_skeleton(x, 3).sum(), x, create_graph=True)
+        (h,) = torch.autograd.grad((g * g).sum(), x)
+        assert g.shape == h.shape == img.shape
+
+
+@pytest.mark.parametrize("name", list(ENTRY_POINTS))
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+def test_complex_dtype_raises(name, dtype):
+    img = torch.rand((1, 1, 5, 6), dtype=dtype)
+    raises_one_line(name, img, "(?i)float.*complex")
+
+
+@pytest.mark.parametrize("name", list(ENTRY_POINTS))
+def test_float8_dtype_raises(name):
+    dtype = getattr(torch, "float8_e4m3fn", None)
+    if dtype is None:
+        pytest.skip("no float8 in this torch")
+    img = torch.rand(1, 1, 5, 6).to(dtype)
+    raises_one_line(name, img, "float16, bfloat16, float32 or float64")
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+@pytest.mark.parametrize("name", list(ENTRY_POINTS))
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+def test_sparse_tensor_raises(name, layout):
+    dense = (torch.rand(1, 1, 6, 7) > 0.7).double()
+    img = dense.to_sparse() if layout == "coo" else dense.to_sparse_csr()
+    raises_one_line(name, img, "dense")

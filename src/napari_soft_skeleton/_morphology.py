@@ -18,19 +18,29 @@ The ``*_backward`` functions route a gradient exactly as autograd does through
 the max-pool formula, including at ties: ``max_pool`` sends the gradient of a
 window to the *first* maximal element in scan order (depth, then height, then
 width), and ``torch.min(a, b)`` splits a tied gradient in halves.
+
+``pool_erode`` and ``pool_dilate`` are the formula's own operations
+(``max_pool`` and ``torch.min``), for when autograd must differentiate the
+gradient again: autograd through them *is* autograd through the formula, at
+every order, ties included.  They keep the usual autograd memory (their
+inputs and int64 max-pool indices), so the fast kernels above are used
+everywhere else.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 __all__ = [
-    "erode",
-    "dilate",
-    "dilate_stages",
-    "erode_backward",
-    "dilate_backward",
     "binary_erode",
+    "dilate",
+    "dilate_backward",
+    "dilate_stages",
+    "erode",
+    "erode_backward",
+    "pool_dilate",
+    "pool_erode",
 ]
 
 
@@ -214,3 +224,37 @@ def dilate_backward(stages: list[torch.Tensor], grad: torch.Tensor) -> torch.Ten
     for j in range(len(dims) - 1, -1, -1):
         g = _route_along(stages[j], g, dims[j], largest=True)
     return g
+
+
+# --------------------------------------------------------------------------
+# The formula's own operations (autograd at any order)
+# --------------------------------------------------------------------------
+
+
+def _max_pool(x: torch.Tensor, kernel, padding) -> torch.Tensor:
+    """``max_pool2d``/``max_pool3d`` (stride 1) over the spatial axes of ``(B, *spatial)``."""
+    pool = F.max_pool2d if x.ndim == 3 else F.max_pool3d
+    return pool(x.unsqueeze(1), kernel, 1, padding).squeeze(1)  # (B, 1, *spatial): B may be 0
+
+
+def pool_erode(x: torch.Tensor) -> torch.Tensor:
+    """``erode`` as the formula writes it: ``min(min(p1, p2), p3)``, ``p_i = -max_pool(-x)``.
+
+    Differentiable (at any order) exactly like the formula; ``-x`` is formed
+    once and shared by the three axis pools.
+    """
+    nd = x.ndim - 1
+    neg = -x
+    out = None
+    for axis in range(nd):
+        kernel = tuple(3 if a == axis else 1 for a in range(nd))
+        padding = tuple(1 if a == axis else 0 for a in range(nd))
+        p = -_max_pool(neg, kernel, padding)
+        out = p if out is None else torch.min(out, p)
+    return out
+
+
+def pool_dilate(x: torch.Tensor) -> torch.Tensor:
+    """``dilate`` as the formula writes it: one 3×3(×3) ``max_pool`` (any-order autograd)."""
+    nd = x.ndim - 1
+    return _max_pool(x, (3,) * nd, (1,) * nd)
