@@ -31,6 +31,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_soft_skeleton.py
+	$(BIN)/python benchmarks/bench_topological.py --thickness
 
 clean:
 	rm -rf $(VENV) $(OUT)

@@ -981,7 +981,7 @@ def test_progress_after_every_sweep_and_cancel_in_3d():
 
 
 def test_per_slice_runs_in_passes_with_progress(monkeypatch):
-    module = importlib.import_module("napari_soft_skeleton.skeletonize")
+    module = importlib.import_module("napari_soft_skeleton._front_thin")  # (the thinning dispatch)
     mask = torus()  # 12 slices of 30 x 30
     labels = (mask * (1 + (np.indices(mask.shape)[2] > 15))).astype(np.uint8)
     expected = [skeletonize(mask, "topological", per_slice=True), skeletonize(labels, "topological", per_slice=True)]
@@ -1267,26 +1267,31 @@ def test_simple_point_table_matches_brute_force():
 
 
 @pytest.mark.parametrize("name", [n for n in ADVERSARIAL if n not in ("empty_2d", "empty_3d")])
-def test_torch_peeling_equals_numpy_on_adversarial_shapes(name):
+def test_torch_compiled_and_numpy_peelings_agree_on_adversarial_shapes(name, monkeypatch):
+    from napari_soft_skeleton import topological
     from napari_soft_skeleton.topological import _thin_torch
 
     mask = ADVERSARIAL[name][0]()
+    monkeypatch.setattr(topological, "_ENGINE", "numpy")
+    expected = topological_skeleton_mask(mask)
+    monkeypatch.setattr(topological, "_ENGINE", "compiled")  # (numba: the default on big jobs)
+    np.testing.assert_array_equal(topological_skeleton_mask(mask), expected)
     got = _thin_torch(torch.from_numpy(mask)[None]).numpy()[0]
-    np.testing.assert_array_equal(got, topological_skeleton_mask(mask))
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_torch_peeling_in_chunks_equals_numpy(monkeypatch):
-    from napari_soft_skeleton import topological
+    from napari_soft_skeleton import _torch_peel
 
     mask = load_sample("vessel_64").mask
-    monkeypatch.setattr(topological, "_GATHER_CHUNK", 26 * 37)  # blocks split into many gathers
-    got = topological._thin_torch(torch.from_numpy(mask)[None]).numpy()[0]
+    monkeypatch.setattr(_torch_peel, "_GATHER_CHUNK", 26 * 37)  # blocks split into many gathers
+    got = _torch_peel._thin_torch(torch.from_numpy(mask)[None]).numpy()[0]
     np.testing.assert_array_equal(got, topological_skeleton_mask(mask))
 
 
 def _pretend_gpu(monkeypatch, calls):
     """Make ``skeletonize`` believe a GPU is there; the device path then runs on the CPU."""
-    module = importlib.import_module("napari_soft_skeleton.skeletonize")
+    module = importlib.import_module("napari_soft_skeleton._front_thin")  # (the thinning dispatch)
 
     class FakeDevice:
         type = "cuda"
@@ -1318,19 +1323,20 @@ def test_skeletonize_topological_uses_the_device_path_with_the_same_result(monke
 
 
 def test_device_out_of_memory_falls_back_to_the_cpu(monkeypatch):
-    module = importlib.import_module("napari_soft_skeleton.skeletonize")
+    module = importlib.import_module("napari_soft_skeleton._front_thin")  # (the thinning dispatch)
+    # (torch's 'meta' device stands in for a GPU: tensors without data, so the fake OOM comes first)
 
     def out_of_memory(batch, labels=False, progress=None):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(module, "_thin_torch", out_of_memory)
     vessel = load_sample("vessel_64").mask
-    with pytest.warns(RuntimeWarning, match="out of memory on cpu; computing the topological"):
-        got = module._thin_on_device(vessel[None], torch.device("cpu"))
+    with pytest.warns(RuntimeWarning, match="out of memory on meta; computing the topological"):
+        got = module._thin_on_device(vessel[None], torch.device("meta"))
     np.testing.assert_array_equal(got[0], topological_skeleton_mask(vessel))
     labels = random_labels((14, 16, 18), 4).astype(np.int32)
     with pytest.warns(RuntimeWarning, match="out of memory"):
-        got = module._thin_on_device(labels[None], torch.device("cpu"), labels=True)
+        got = module._thin_on_device(labels[None], torch.device("meta"), labels=True)
     np.testing.assert_array_equal(got[0], topological_skeleton_labels(labels))
 
     def other_error(batch, labels=False, progress=None):
@@ -1338,4 +1344,16 @@ def test_device_out_of_memory_falls_back_to_the_cpu(monkeypatch):
 
     monkeypatch.setattr(module, "_thin_torch", other_error)
     with pytest.raises(RuntimeError, match="device-side assert"):
-        module._thin_on_device(vessel[None], torch.device("cpu"))
+        module._thin_on_device(vessel[None], torch.device("meta"))
+
+
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.int32, np.uint64])
+def test_result_is_a_compact_array_not_a_view_of_the_padding(dtype):
+    from napari_soft_skeleton.topological import topological_skeleton_labels
+
+    vol = np.zeros((12, 14, 16), dtype)
+    vol[3:9, 4:10, 2:14] = 1
+    out = topological_skeleton_labels(vol)
+    assert out.dtype == vol.dtype and out.shape == vol.shape and out.flags.c_contiguous
+    owner = out if out.base is None else out.base
+    assert owner.nbytes == out.nbytes  # the padded working copy is not kept alive
