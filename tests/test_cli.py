@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from napari_soft_skeleton import cli
+from napari_soft_skeleton.cli import _common as cli_common
 from napari_soft_skeleton.cli import main
 from napari_soft_skeleton.io import read_volume, write_volume
 
@@ -276,7 +278,7 @@ def test_progress_bar_is_shown_on_a_tty(files, tmp_path, monkeypatch, capsys):
 def test_progress_callback_survives_odd_calls(monkeypatch):
     fake = _FakeTTY()
     monkeypatch.setattr(sys, "stderr", fake)
-    bar = cli._ProgressBar(enabled=True, desc="x")
+    bar = cli.ProgressBar(enabled=True, desc="x")
     bar(0, 10)
     bar(5, 10)
     bar(2, 20)  # total changes, count goes back
@@ -326,7 +328,7 @@ def test_compare_2d_with_mask_and_tolerance(files, tmp_path, capsys):
     assert imread(fig).shape[0] >= 400
     assert "tolerance: 0.500 voxels" in stdout  # A (.npy) has no spacing
     # the horizontal branch is shifted by one row: unmatched at tolerance 0.5
-    assert "F1               0.3659" in stdout
+    assert re.search(r"^F1\s+0\.3659$", stdout, re.M), stdout
 
     js = tmp_path / "masked.json"
     code, _, stderr = _run(
@@ -472,7 +474,8 @@ def test_failed_write_keeps_existing_output(files, tmp_path, monkeypatch, capsys
     monkeypatch.setattr(sio.tifffile, "imwrite", boom)
     code, stdout, stderr = _run(["skeletonize", files["npy"], "-o", out, "--method", "lee"], capsys)
     assert code == 2
-    assert stderr.strip() == "soft-skeleton: error: No space left on device"
+    # the output is named (not the temporary file the library wrote to)
+    assert stderr.strip() == f"soft-skeleton: error: cannot write '{out}': No space left on device"
     assert out.read_bytes() == b"old content"
     assert sorted(os.listdir(tmp_path)) == ["existing.tif"]
 
@@ -481,7 +484,7 @@ def test_keyboard_interrupt(files, tmp_path, monkeypatch, capsys):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "read_volume", interrupted)
+    monkeypatch.setattr(cli_common, "read_volume", interrupted)
     code, _, stderr = _run(["skeletonize", files["npy"], "-o", tmp_path / "o.npy"], capsys)
     assert code == 130
     assert stderr == "soft-skeleton: error: interrupted\n"
@@ -492,7 +495,7 @@ def test_unexpected_error_one_line_unless_debug(files, tmp_path, monkeypatch, ca
     def broken(*args, **kwargs):
         raise RuntimeError("something\nbroke")
 
-    monkeypatch.setattr(cli, "read_volume", broken)
+    monkeypatch.setattr(cli_common, "read_volume", broken)
     code, _, stderr = _run(["skeletonize", files["npy"], "-o", tmp_path / "o.npy"], capsys)
     assert code == 1
     assert stderr.count("\n") == 1 and "Traceback" not in stderr
@@ -572,3 +575,125 @@ def test_demo_rejects_an_unknown_sample(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "unknown sample 'nope'" in err
     assert not (tmp_path / "o").exists()
+
+
+# ---------------------------------------------------------------------------
+# issue 8: a first hour on real data
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["-1", "2", "1.5", "-0.01"])
+def test_threshold_outside_unit_interval_exits_2(files, tmp_path, capsys, value):
+    out = tmp_path / "t.npy"
+    code, _, err = _run(["skeletonize", files["prob"], "-o", out, "--threshold", value], capsys)
+    assert code == 2 and "expected a number in [0, 1]" in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_threshold_help_names_every_method(capsys):
+    code, out, _ = _run(["skeletonize", "--help"], capsys)
+    flat = " ".join(out.split())
+    assert code == 0 and "[0, 1]" in flat
+    text = flat[flat.index("--threshold T a number"):]
+    text = text[: text.index("--no-threshold")]
+    assert all(m in text for m in ("topological", "lee", "zhang")), text
+
+
+def test_demo_help_lists_the_samples(capsys):
+    from napari_soft_skeleton import list_samples
+
+    code, out, _ = _run(["demo", "--help"], capsys)
+    assert code == 0
+    assert all(name in out for name in list_samples())
+
+
+def test_help_and_version_do_not_import_torch(tmp_path):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
+    code = (
+        "import sys\n"
+        "from napari_soft_skeleton.cli import main\n"
+        "for argv in (['--help'], ['--version'], ['skeletonize', '--help'], ['demo', '--help']):\n"
+        "    main(argv)\n"
+        "heavy = [m for m in ('torch', 'skimage', 'scipy', 'matplotlib') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY []" in proc.stdout
+
+
+def test_write_error_names_the_output_not_the_temporary_file(files, tmp_path, monkeypatch, capsys):
+    import napari_soft_skeleton.io as sio
+
+    out = tmp_path / "skel.tif"
+
+    def full_disk(fh, *args, **kwargs):
+        raise OSError(28, "No space left on device", getattr(fh, "name", "tmp"))
+
+    tiff_module = getattr(sio, "_tiff", sio)
+    monkeypatch.setattr(tiff_module.tifffile, "imwrite", full_disk)
+    code, _, err = _run(["skeletonize", files["npy"], "-o", out, "--method", "lee"], capsys)
+    assert code == 2
+    assert err.strip() == f"soft-skeleton: error: cannot write '{out}': No space left on device"
+    assert ".tmp" not in err and not out.exists()
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_messages_name_the_flags(files, tmp_path, capsys):
+    code, _, err = _run(["skeletonize", files["tif"], "-o", tmp_path / "z.tif", "--method", "zhang"], capsys)
+    assert code == 2 and "--per-slice" in err and "per_slice" not in err
+
+
+def test_empty_skeleton_says_so(files, tmp_path, capsys):
+    out = tmp_path / "empty.npy"
+    code, _, err = _run(["skeletonize", files["prob"], "-o", out, "--method", "topological",
+                         "--threshold", "1"], capsys)
+    assert code == 0 and "the skeleton is empty" in err and "--threshold 1" in err
+    assert out.exists() and not np.load(out).any()
+
+
+def test_compare_says_when_an_input_is_a_mask_not_a_skeleton(files, tmp_path, capsys):
+    code, out, err = _run(["compare", files["tif"], files["ref"]], capsys)
+    assert code == 0 and "does not look like a skeleton" in err and "skeletonize it first" in err
+
+
+def test_compare_default_tolerance_is_physical_on_anisotropic_data(files, capsys):
+    # ref.tif has spacing (2, 0.5, 0.5): the default is 1.5 × 2 = 3, not 1.5 "units"
+    code, out, _ = _run(["compare", files["ref"], files["ref"]], capsys)
+    assert code == 0 and "tolerance: 3.000 " in out and "default" in out
+
+
+def test_multi_series_tiff_needs_series_flag(tmp_path, capsys):
+    import tifffile
+
+    path = tmp_path / "two.tif"
+    vol = _tubes(16)
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(np.zeros((8, 8), np.uint8))
+        tif.write(vol)
+    out = tmp_path / "s.npy"
+    code, _, err = _run(["skeletonize", path, "-o", out, "--method", "lee"], capsys)
+    assert code == 2 and "--series N" in err and "series=" not in err and not out.exists()
+    code, _, err = _run(["skeletonize", path, "-o", out, "--method", "lee", "--series", "1"], capsys)
+    assert code == 0, err
+    skel = np.load(out)
+    assert skel.shape == vol.shape and skel.any() and not (skel & (vol == 0)).any()
+
+
+def test_rgb_tiff_needs_channel_flag(tmp_path, capsys):
+    import tifffile
+
+    rgb = np.zeros((40, 40, 3), np.uint8)
+    rgb[18:23, 4:36, 1] = 255  # a bar in the green channel only
+    path = tmp_path / "rgb.tif"
+    tifffile.imwrite(path, rgb, photometric="rgb")
+    out = tmp_path / "g.npy"
+    code, _, err = _run(["skeletonize", path, "-o", out, "--method", "lee"], capsys)
+    assert code == 2 and "RGB" in err and "--channel N" in err and not out.exists()
+    code, _, err = _run(["skeletonize", path, "-o", out, "--method", "lee", "--channel", "1"], capsys)
+    assert code == 0, err
+    skel = np.load(out)
+    assert skel.shape == (40, 40) and skel[18:23, 8:32].any()
+    code, _, err = _run(["skeletonize", path, "-o", out, "--channel", "-1"], capsys)
+    assert code == 2 and "--channel" in err

@@ -242,16 +242,16 @@ def test_euler_characteristic_matches_skimage(ndim):
         img = rng.random((12,) * ndim) < density
         padded = np.pad(img, 1)
         expected = euler_number(img, connectivity=ndim)
-        assert metrics._euler_characteristic(padded) == expected
+        assert metrics._topology._euler_characteristic(padded) == expected
         assert cubical_euler(img) == expected
 
 
 def test_euler_characteristic_conventions():
     cube = np.zeros((5, 5, 5), dtype=bool)
     cube[1:4, 1:4, 1:4] = True
-    assert metrics._euler_characteristic(np.pad(cube, 1)) == 1
-    assert metrics._euler_characteristic(np.pad(ring_3d_skew(), 1)) == 0
-    assert metrics._euler_characteristic(np.pad(hollow_shell(), 1)) == 2
+    assert metrics._topology._euler_characteristic(np.pad(cube, 1)) == 1
+    assert metrics._topology._euler_characteristic(np.pad(ring_3d_skew(), 1)) == 0
+    assert metrics._topology._euler_characteristic(np.pad(hollow_shell(), 1)) == 2
     for shape, chi in ((cube, 1), (ring_3d_skew(), 0), (hollow_shell(), 2)):
         assert euler_number(shape, connectivity=3) == chi
 
@@ -340,9 +340,9 @@ def test_compare_dense_and_sparse_paths_agree(monkeypatch):
     ref = rng.random((12, 14, 15)) < 0.2
     cand = rng.random((12, 14, 15)) < 0.2
     kwargs = dict(spacing=(1.5, 1.0, 0.8), tolerance=1.2)
-    monkeypatch.setattr(metrics, "_DENSE_FRACTION", 0.0)
+    monkeypatch.setattr(metrics._distance, "_DENSE_FRACTION", 0.0)
     dense = compare(ref, cand, **kwargs)
-    monkeypatch.setattr(metrics, "_DENSE_FRACTION", np.inf)
+    monkeypatch.setattr(metrics._distance, "_DENSE_FRACTION", np.inf)
     sparse = compare(ref, cand, **kwargs)
     assert dense.matched_candidate == sparse.matched_candidate
     assert dense.matched_reference == sparse.matched_reference
@@ -422,6 +422,7 @@ def test_per_slice_sums_and_lengths():
         "recall",
         "f1",
         "agreement",
+        "sparse",
     }
     for value in ps.values():
         assert value.shape == (ref.shape[0],)

@@ -7,12 +7,16 @@ import torch
 pytest.importorskip("napari")
 pytest.importorskip("pytestqt")
 
-from napari.layers import Image, Labels  # noqa: E402
-from napari.utils.notifications import notification_manager  # noqa: E402
+from napari.layers import Image, Labels
+from napari.utils.notifications import notification_manager
 
-from napari_soft_skeleton._napari import _explorer_widget as explorer  # noqa: E402
-from napari_soft_skeleton._napari._common import UserError  # noqa: E402
-from napari_soft_skeleton.soft import soft_skeleton_levels, soft_skeleton_steps  # noqa: E402
+from napari_soft_skeleton._napari import _explorer_steps as steps_mod
+from napari_soft_skeleton._napari import _explorer_widget as explorer
+from napari_soft_skeleton._napari._common import UserError
+from napari_soft_skeleton._napari._sample_data import _layers as sample_layers
+from napari_soft_skeleton.palette import METHOD_COLOURS, rgb
+from napari_soft_skeleton.samples import list_samples
+from napari_soft_skeleton.soft import soft_skeleton_levels, soft_skeleton_steps
 
 K = 12
 
@@ -207,7 +211,7 @@ def test_use_this_count_emits_the_step(make_napari_viewer, qtbot):
     assert got == [4, 3] and soft.iterations.value == 3
 
 
-def test_errors_become_notifications_and_add_no_layer(make_napari_viewer, monkeypatch):
+def test_errors_become_notifications_and_add_no_layer(make_napari_viewer, qtbot, monkeypatch):
     viewer = make_napari_viewer()
     widget = _dock(viewer)
 
@@ -217,12 +221,14 @@ def test_errors_become_notifications_and_add_no_layer(make_napari_viewer, monkey
         assert widget.compute() is None
         notes = _notes(start)
         assert any("error" in sev and text in msg for sev, msg in notes), notes
+        assert text in widget.status.value  # in the status line too, in full
         assert len(viewer.layers) == count
         assert not widget.job.running
 
-    fails_with("Select an Image or Labels layer")
-    widget.layer.value = viewer.add_image(np.zeros((8, 9, 3), np.uint8) + 9, rgb=True, name="rgb")
-    fails_with("RGB")
+    fails_with("Select an Image or Labels layer in 'input layer' first")
+    assert widget.status.native.wordWrap()
+    rgb_layer = viewer.add_image(np.zeros((8, 9, 3), np.uint8) + 9, rgb=True, name="rgb")
+    assert rgb_layer not in list(widget.layer.choices)  # never offered
     widget.layer.value = viewer.add_image(np.ones((2, 3, 8, 8), np.float32), name="t")
     fails_with("4D")
     widget.layer.value = viewer.add_labels(np.zeros((8, 8), np.uint8), name="nothing")
@@ -231,10 +237,16 @@ def test_errors_become_notifications_and_add_no_layer(make_napari_viewer, monkey
     fails_with("constant")
     big = viewer.add_image(_probability(2), name="big")
     widget.layer.value = big
-    monkeypatch.setattr(explorer, "MAX_FLOAT_STORE_BYTES", 1000)
-    fails_with("too large for the explorer")
-    # a mask is stored compactly, so the limit does not apply to it
-    assert explorer.float_store_bytes(big.data.shape, 20) > 1000
+    # only the voxels above the minimum are stored: (K + 1) x 2 float32 each
+    stored = int(np.count_nonzero(big.data))
+    assert stored < big.data.size
+    per_step = explorer.float_store_bytes((stored,), 0)
+    monkeypatch.setattr(steps_mod, "MAX_FLOAT_STORE_BYTES", 7 * per_step + 5)  # 6 iterations fit
+    widget.max_iterations.value = 7
+    fails_with(f"At most 6 iterations fit in {(7 * per_step + 5) / 1e9:g} GB for this 32×36 layer ('big', "
+               f"{stored} voxels above its minimum), not 7; set 'max iterations' to 6")
+    widget.max_iterations.value = 6
+    assert _run(qtbot, widget) is not None
     with pytest.raises(UserError):
         explorer.explorer_input(None)
 
@@ -254,6 +266,7 @@ def test_cancel_adds_no_layer(make_napari_viewer, qtbot):
     assert widget.steps is None and not widget.slider.enabled
     assert any("info" in sev and "Cancelled" in msg for sev, msg in _notes(start))
     assert widget.compute_button.enabled and not widget.cancel_button.enabled
+    assert widget.status.value.startswith("Cancelled")
 
 
 def test_removing_the_input_forgets_its_steps(make_napari_viewer, qtbot):
@@ -268,3 +281,45 @@ def test_removing_the_input_forgets_its_steps(make_napari_viewer, qtbot):
     assert widget.layer.value is None  # its own output layers are never offered as input
     widget.slider.value = 2  # nothing to show: no error, no new layer
     assert len(viewer.layers) == 2
+
+
+def test_default_maximum_fits_every_sample_layer(make_napari_viewer):
+    """No sample is refused at the default maximum (the check only: no steps are computed)."""
+    viewer = make_napari_viewer()
+    default = int(_dock(viewer).max_iterations.value)
+    for name in list_samples():
+        for data, meta, kind in sample_layers(name):
+            layer = (Image if kind == "image" else Labels)(data, name=meta["name"])
+            image = explorer.explorer_input(layer)
+            explorer.check_fits(image, default, layer.name)  # raises UserError when refused
+
+
+def test_refusal_says_how_many_iterations_fit(monkeypatch):
+    image = np.zeros((256, 256, 256), np.float32)
+    image[100:110, 50:200, 60:70] = np.linspace(0.1, 1.0, 10, dtype=np.float32)[:, None, None]
+    voxels = 10 * 150 * 10
+    monkeypatch.setattr(steps_mod, "MAX_FLOAT_STORE_BYTES", int(1.5e6))
+    fit = int(1.5e6) // (2 * 4 * voxels) - 1
+    assert explorer.float_store_bytes((voxels,), fit) <= 1.5e6 < explorer.float_store_bytes((voxels,), fit + 1)
+    explorer.check_fits(image, fit, "vessels")
+    with pytest.raises(UserError, match=rf"^At most {fit} iterations fit in 0.0015 GB for this 256³ layer "
+                                        rf"\('vessels', {voxels} voxels above its minimum\), not {fit + 1}; "
+                                        rf"set 'max iterations' to {fit} or crop the layer\.$"):
+        explorer.check_fits(image, fit + 1, "vessels")
+    explorer.check_fits(image > 0.5, 200, "mask")  # a mask: two small integer maps, any count fits
+
+
+def test_legend_says_what_each_colour_is(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    viewer.add_image(_probability(2), name="prob")
+    widget = _dock(viewer)
+    legend = widget.legend.value
+    soft = METHOD_COLOURS["soft"]
+    assert soft in legend and "skeleton so far" in legend and "eroded" in legend
+    assert not widget.legend.native.isHidden()
+    widget.max_iterations.value = 4
+    _run(qtbot, widget)
+    widget.show_step(2)
+    # the layers are drawn in the colours the legend names
+    np.testing.assert_allclose(widget.skeleton_layer.colormap.map(np.array([1.0]))[0, :3], rgb(soft), atol=1e-3)
+    assert widget.eroded_layer.colormap.name == "gray"

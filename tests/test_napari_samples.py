@@ -8,9 +8,11 @@ import pytest
 pytest.importorskip("napari")
 npe2 = pytest.importorskip("npe2")
 
-from napari.layers import Image, Labels  # noqa: E402
+from napari.layers import Image, Labels
 
-from napari_soft_skeleton.samples import list_samples, load_sample  # noqa: E402
+from napari_soft_skeleton._napari._sample_data import MASK_COLOUR
+from napari_soft_skeleton.palette import METHOD_COLOURS, rgb
+from napari_soft_skeleton.samples import list_samples, load_sample
 
 PLUGIN = "napari-soft-skeleton"
 
@@ -49,6 +51,10 @@ def test_open_sample_scales_layers_by_spacing(make_napari_viewer, key):
     mask = viewer.layers[f"{key} mask"]
     assert isinstance(mask, Labels)
     np.testing.assert_array_equal(np.asarray(mask.data) != 0, sample.mask)
+    # a neutral grey, never mistaken for a skeleton's method colour (napari's default is a dark orange)
+    mask_colour = np.asarray(mask.get_color(1))[:3]
+    np.testing.assert_allclose(mask_colour, rgb(MASK_COLOUR), atol=1e-3)
+    assert all(np.abs(mask_colour - rgb(c)).max() > 0.2 for c in METHOD_COLOURS.values())
     if sample.image is not None:
         image = viewer.layers[f"{key} image"]
         assert isinstance(image, Image)
@@ -65,3 +71,13 @@ def test_anisotropic_sample_is_not_isotropic():
     # guard that the scale check above is not vacuous: one opened sample has
     # a voxel spacing other than 1 along some axis
     assert any(v != 1 for v in load_sample("vessel_128").spacing)
+
+
+def test_widgets_start_on_a_visible_sample_layer(make_napari_viewer):
+    # after File > Open Sample the hidden true centerline is the selected layer: not what anyone means
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "vessel_64")
+    assert not viewer.layers["vessel_64 true centerline"].visible
+    for name in ("Soft skeleton", "Reference skeleton", "Iteration explorer"):
+        _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+        assert widget.layer.value is not None and widget.layer.value.visible, (name, widget.layer.value)

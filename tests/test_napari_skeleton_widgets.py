@@ -16,15 +16,18 @@ import pytest
 pytest.importorskip("napari")
 pytest.importorskip("qtpy")
 
-import torch  # noqa: E402
-from napari.layers import Image, Labels  # noqa: E402
-from napari.utils import progress as napari_progress  # noqa: E402
-from napari.utils.notifications import NotificationSeverity, notification_manager  # noqa: E402
+import torch
+from napari.layers import Image, Labels
+from napari.utils import progress as napari_progress
+from napari.utils.notifications import NotificationSeverity, notification_manager
 
-import napari_soft_skeleton._napari._common as common_mod  # noqa: E402
-import napari_soft_skeleton._napari._skeleton_widgets as widgets_mod  # noqa: E402
-from napari_soft_skeleton import skeletonize  # noqa: E402
-from napari_soft_skeleton.skeletonize import available_devices  # noqa: E402
+import napari_soft_skeleton._napari._common as common_mod
+import napari_soft_skeleton._napari._skeleton_widgets as widgets_mod
+from napari_soft_skeleton.palette import METHOD_COLOURS, rgb
+from napari_soft_skeleton.skeletonize import (
+    available_devices,
+    skeletonize,
+)
 
 PLUGIN = "napari-soft-skeleton"
 TIMEOUT_MS = 30000
@@ -281,7 +284,7 @@ def test_soft_integer_intensity_image_is_rescaled(make_napari_viewer, qtbot, not
 
     assert "rescaled" in widget.status.value
     assert any("rescaled" in m for m in notes.widget_infos)
-    soft_map, skel = widget.last_layers
+    soft_map, _ = widget.last_layers
     values = data.astype(np.float32)
     rescaled = (values - values.min()) / (values.max() - values.min())
     expected = skeletonize(rescaled, "soft", iterations=4, threshold=None)
@@ -289,6 +292,162 @@ def test_soft_integer_intensity_image_is_rescaled(make_napari_viewer, qtbot, not
     # not the label-image path: an intensity image is a map, not labels
     assert soft_map.data.dtype.kind == "f"
     np.testing.assert_array_equal(data, before)
+    assert notes.errors == []
+
+
+def noisy_tubes(n=32, seed=0) -> np.ndarray:
+    """A raw uint16 intensity volume: two bright tubes on a noisy background (no probability map)."""
+    rng = np.random.default_rng(seed)
+    z, y, x = np.indices((n, n, n), dtype=np.float32)
+    c = (n - 1) / 2
+    d = np.minimum(np.hypot(z - c, y - c), np.hypot(z - c, x - 10))
+    signal = 3000 * np.exp(-(d / 3.0) ** 2)
+    return np.clip(signal + 400 + rng.normal(0, 120, (n, n, n)), 0, 65535).astype(np.uint16)
+
+
+def test_auto_on_an_intensity_image_stops_at_the_threshold_and_warns(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    data = noisy_tubes()
+    viewer.add_image(data, name="raw")
+    widget = dock(viewer, "Soft skeleton")
+    widget.auto.value = True
+    widget.threshold.value = 0.3
+    run_and_wait(qtbot, widget)
+
+    # the widget's threshold is the auto rule's: the count it stops at is the library's for 0.3
+    expected, used = skeletonize(data.astype(np.float32), "soft", iterations="auto", threshold=None,
+                                 normalize=True, auto_threshold=0.3, return_iterations=True)
+    _, used_default = skeletonize(data.astype(np.float32), "soft", iterations="auto", threshold=None,
+                                  normalize=True, return_iterations=True)
+    assert used != used_default  # (so the check below can tell the two apart)
+    soft_map, _ = widget.last_layers
+    assert soft_map.metadata[common_mod.METADATA_KEY]["iterations_used"] == used < 20
+    np.testing.assert_allclose(soft_map.data, expected, atol=1e-6)
+    assert widget.iterations.value == used
+    # the library's warning, as a notification and in the status line, in the widget's words
+    warned = [str(n.message) for n in notes._all() if n.severity == NotificationSeverity.WARNING]
+    assert any(m.startswith("The input looks like a raw intensity image") for m in warned), warned
+    assert "looks like a raw intensity image" in widget.status.value
+    assert "method='topological'" not in widget.status.value
+    assert "Reference skeleton widget's method 'topological'" in widget.status.value
+    assert notes.errors == []
+
+
+@pytest.mark.parametrize("widget_name", ["Soft skeleton", "Reference skeleton"])
+def test_two_valued_image_is_a_mask_not_rescaled_intensities(make_napari_viewer, qtbot, notes, widget_name):
+    viewer = make_napari_viewer()
+    mask = tube_map((10, 20, 20)) > 0.5
+    data = mask.astype(np.uint8) * 255
+    viewer.add_image(data, name="mask255")
+    widget = dock(viewer, widget_name)
+    run_and_wait(qtbot, widget)
+
+    assert "rescaled" not in widget.status.value
+    assert "mask" in widget.status.value
+    assert not any("rescaled" in m for m in notes.widget_infos)
+    method = "soft" if widget_name == "Soft skeleton" else "lee"
+    (skel,) = widget.last_layers  # a mask gives the skeleton only: no soft map of 0s and 1s
+    np.testing.assert_array_equal(np.asarray(skel.data) != 0, skeletonize(mask, method))
+    np.testing.assert_array_equal(data, mask.astype(np.uint8) * 255)
+    assert notes.errors == []
+
+
+def test_library_messages_name_the_widget_controls(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    viewer.add_image(tube_map((10, 20, 20)) > 0.5, name="flat", scale=(5.0, 1.0, 1.0))
+    widget = dock(viewer, "Soft skeleton")
+    widget.iterations.value = 3
+    run_and_wait(qtbot, widget)
+    warned = [str(n.message) for n in notes._all() if n.severity == NotificationSeverity.WARNING]
+    assert any("anisotropic" in m for m in warned), warned
+    for text in warned + [widget.status.value]:
+        assert "per_slice" not in text and "=True" not in text
+    assert any("mode 'per-slice 2D'" in m for m in warned)
+    assert "mode 'per-slice 2D'" in widget.status.value
+
+
+def test_empty_results_are_said_with_the_threshold_and_value_range(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    data = tube_map((10, 20, 20)) * 0.6  # values in [0, 0.6]
+    viewer.add_image(data, name="faint")
+    for widget_name in ("Reference skeleton", "Soft skeleton"):
+        notes.reset()
+        widget = dock(viewer, widget_name)
+        widget.layer.value = viewer.layers["faint"]
+        widget.threshold.value = 0.9
+        if widget_name == "Soft skeleton":
+            widget.iterations.value = 4
+        run_and_wait(qtbot, widget)
+        skel = widget.last_layers[-1]
+        assert not np.asarray(skel.data).any()
+        warned = [str(n.message) for n in notes._all() if n.severity == NotificationSeverity.WARNING]
+        empty = [m for m in warned if "is empty" in m]
+        assert len(empty) == 1, warned
+        for text in (empty[0], widget.status.value):
+            assert "'threshold' 0.9" in text and f"[0, {data.max():g}]" in text, text
+            assert "'faint'" in text
+
+
+def test_removing_the_input_during_a_run_adds_nothing(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    for widget_name in ("Soft skeleton", "Reference skeleton"):
+        layer = viewer.add_image(tube_map((12, 24, 24)), name="doomed")
+        widget = dock(viewer, widget_name)
+        widget.layer.value = layer
+        worker = widget.run()
+        assert worker is not None
+        # (the result reaches the GUI thread through its event loop: after this removal)
+        viewer.layers.remove(layer)
+        qtbot.waitUntil(lambda w=widget: not w.job.running, timeout=TIMEOUT_MS)
+        qtbot.wait(20)
+        assert len(viewer.layers) == 0, [ly.name for ly in viewer.layers]
+        assert "'doomed' was removed while computing" in widget.status.value
+        assert "no layer was added" in widget.status.value
+        assert notes.errors == []
+
+
+def _label_colour(layer, label=1):
+    return np.asarray(layer.get_color(label))[:3]
+
+
+def test_skeletons_in_their_method_colour_thin_ones_over_the_soft_one(make_napari_viewer, qtbot, notes):
+    viewer = make_napari_viewer()
+    data = tube_map((12, 24, 24))
+    viewer.add_image(data, name="prob")
+    reference = dock(viewer, "Reference skeleton")
+    soft = dock(viewer, "Soft skeleton")
+    reference.layer.value = soft.layer.value = viewer.layers["prob"]
+    colours = {}
+    for method in ("lee", "topological"):
+        reference.method.value = method
+        run_and_wait(qtbot, reference)
+        (colours[method],) = reference.last_layers
+    reference.mode.value = "per-slice 2D"
+    reference.method.value = "zhang"
+    run_and_wait(qtbot, reference)
+    (colours["zhang"],) = reference.last_layers
+    soft.iterations.value = 5
+    run_and_wait(qtbot, soft)  # added last ...
+    soft_map, soft_skel = soft.last_layers
+    for method, layer in colours.items():
+        np.testing.assert_allclose(_label_colour(layer), rgb(METHOD_COLOURS[method]), atol=1e-3)
+    np.testing.assert_allclose(_label_colour(soft_skel), rgb(METHOD_COLOURS["soft"]), atol=1e-3)
+    np.testing.assert_allclose(soft_map.colormap.map(np.array([1.0]))[0, :3], rgb(METHOD_COLOURS["soft"]),
+                               atol=1e-3)
+    assert str(soft_map.blending) == "additive" and soft_map.opacity < 1
+    # ... yet drawn below the thin skeletons, more transparent, which ignore depth: they stay readable
+    names = [ly.name for ly in viewer.layers]
+    lowest_thin = min(names.index(ly.name) for ly in colours.values())
+    assert names.index(soft_map.name) < lowest_thin and names.index(soft_skel.name) < lowest_thin
+    for layer in colours.values():
+        assert soft_skel.opacity < layer.opacity
+        assert str(layer.blending) == "translucent_no_depth"
+    # a new thin skeleton lands on top; the soft layers stay where they are
+    reference.mode.value = "3D"
+    reference.method.value = "lee"
+    reference.threshold.value = 0.3
+    run_and_wait(qtbot, reference)
+    assert [ly.name for ly in viewer.layers][:3] == ["prob", soft_map.name, soft_skel.name]
     assert notes.errors == []
 
 
@@ -365,7 +524,8 @@ def test_reference_lee_zhang_and_per_label(make_napari_viewer, qtbot, notes):
     widget.method.value = "zhang"
     assert widget.run() is None
     assert not widget.job.running
-    assert_one_error(notes, "zhang", "per-slice")
+    message = assert_one_error(notes, "'zhang'", "'mode'", "'per-slice 2D'")
+    assert widget.status.value.lower() == message
     assert len(viewer.layers) == n_layers
     # ... and with it, it is Zhang slice by slice
     widget.mode.value = "per-slice 2D"
@@ -454,7 +614,7 @@ def _all_zero(viewer):
 def test_bad_layers_give_one_error_and_no_layer(make_napari_viewer, qtbot, notes, widget_name):
     viewer = make_napari_viewer()  # empty: no layer to pick
     widget = dock(viewer, widget_name)
-    cases = [(None, ["select"]), (_rgb, ["rgb"]), (_five_d, ["5d"]), (_all_zero, ["empty"])]
+    cases = [(None, ["select", "'input layer'"]), (_five_d, ["5d"]), (_all_zero, ["empty"])]
     for make, words in cases:
         notes.reset()
         layer = None if make is None else make(viewer)
@@ -464,9 +624,21 @@ def test_bad_layers_give_one_error_and_no_layer(make_napari_viewer, qtbot, notes
         qtbot.wait(10)
         assert not widget.job.running
         assert widget.run_button.enabled and not widget.cancel_button.enabled
-        assert_one_error(notes, *words)
+        message = assert_one_error(notes, *words)
+        assert widget.status.value.lower() == message  # said in the status line too
         assert len(viewer.layers) == n_layers
         assert widget.last_layers == []
+
+
+@pytest.mark.parametrize("widget_name", ["Soft skeleton", "Reference skeleton"])
+def test_rgb_layers_are_not_offered(make_napari_viewer, widget_name):
+    viewer = make_napari_viewer()
+    widget = dock(viewer, widget_name)
+    rgb = _rgb(viewer)
+    assert rgb not in list(widget.layer.choices)
+    assert widget.layer.value is None
+    gray = viewer.add_image(tube_map((8, 12, 12)), name="gray")
+    assert [c for c in widget.layer.choices if c is not None] == [gray]
 
 
 def test_points_layer_is_not_offered(make_napari_viewer, qtbot, notes):
@@ -506,7 +678,11 @@ def test_exception_in_worker_gives_one_error_and_keeps_layers(make_napari_viewer
     message = assert_one_error(notes)
     if "memory" in str(exc):
         assert "memory" in message
+        assert "'per-slice 2d'" in message and "'cpu'" in message  # the controls to change
     assert "\n" not in message
+    # the whole sentence in the status line (the toast cuts it), wrapped to the dock's width
+    assert widget.status.value.lower() == message
+    assert widget.status.native.wordWrap()
     assert len(viewer.layers) == 3
     np.testing.assert_array_equal(soft_map.data, map_before)
     np.testing.assert_array_equal(skel.data, skel_before)
@@ -544,6 +720,7 @@ def test_cancel_really_stops_and_adds_nothing(make_napari_viewer, qtbot, notes):
     assert any("Cancelled" in m for m in notes.infos)
     assert len(notes.errors) == 1  # still only the "already running" one
     assert widget.run_button.enabled and not widget.cancel_button.enabled
+    assert widget.status.value.startswith("Cancelled")  # not a blank status line
 
 
 def test_cancel_right_after_run(make_napari_viewer, qtbot, notes, monkeypatch):
@@ -576,6 +753,7 @@ def test_cancel_right_after_run(make_napari_viewer, qtbot, notes, monkeypatch):
     assert widget.last_layers == []
     assert len([m for m in notes.infos if "Cancelled" in m]) == 1
     assert notes.errors == []
+    assert widget.status.value.startswith("Cancelled")
 
 
 def test_cancel_stops_a_topological_volume_between_sweeps(make_napari_viewer, qtbot, notes, monkeypatch):

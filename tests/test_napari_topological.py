@@ -8,10 +8,10 @@ import pytest
 pytest.importorskip("napari")
 pytest.importorskip("qtpy")
 
-from napari.layers import Labels  # noqa: E402
+from napari.layers import Labels
 
-from napari_soft_skeleton import skeletonize  # noqa: E402
-from napari_soft_skeleton.topological import topological_skeleton_mask  # noqa: E402
+from napari_soft_skeleton.skeletonize import skeletonize
+from napari_soft_skeleton.topological import topological_skeleton_mask
 
 PLUGIN = "napari-soft-skeleton"
 TIMEOUT_MS = 30000

@@ -20,12 +20,10 @@ import torch
 from skimage.morphology import skeletonize as sk_skeletonize
 
 import napari_soft_skeleton.soft as soft_mod
-from napari_soft_skeleton import skeletonize
+from napari_soft_skeleton import load_sample, skeletonize
 from napari_soft_skeleton.skeletonize import available_devices, resolve_device
 from naive_reference import naive_soft_skeleton
 
-# the package re-exports the function under the module's name: get the module itself
-front = importlib.import_module("napari_soft_skeleton.skeletonize")
 
 # --------------------------------------------------------------------------
 # helpers
@@ -221,7 +219,6 @@ def test_soft_float_map_matches_naive(ndim, iterations, kind):
         0.5,
         0.999,
         1.0,
-        -0.5,
     ],
 )
 def test_bool_mask_threshold_is_map_greater_than_threshold(threshold):
@@ -476,6 +473,14 @@ def test_lee_warns_when_object_removed_entirely():
     assert "method='topological' keeps every object" in messages[0]
     assert set(np.unique(out)) == {0, 6}
     assert set(np.unique(skeletonize(labels, "topological"))) == {0, 3, 5, 6, 7}
+    # large (connectomics) ids are named as the user gave them, not as renumbered internally
+    big = labels.astype(np.uint64)
+    big[big > 0] += np.uint64(10**12)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        skeletonize(big, "lee")
+    text = " ".join(str(w.message) for w in caught)
+    assert "(ids 1000000000003, 1000000000005, 1000000000007)" in text, text
 
 
 def test_per_slice_warns_once_naming_the_slices(monkeypatch):
@@ -542,10 +547,12 @@ def test_per_slice_soft_float_equals_slice_by_slice(threshold, iterations):
     vol = prob_map((6, 32, 32), seed=22, sigma=(0.01, 1.5, 1.5))
     got = skeletonize(vol, iterations=iterations, threshold=threshold, per_slice=True)
     exp = np.stack([skeletonize(s, iterations=iterations, threshold=threshold) for s in vol])
-    if threshold is None:
+    if threshold is None and iterations == "auto":
+        # one count for the stack (the largest a slice needs): the maps differ, the skeletons at 0.5 do not
+        np.testing.assert_array_equal(got > 0.5, exp > 0.5)
+    elif threshold is None:
         np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-12)
-        if iterations != "auto":
-            np.testing.assert_allclose(got, naive_map(vol, iterations, per_slice=True), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got, naive_map(vol, iterations, per_slice=True), rtol=1e-12, atol=1e-12)
     else:
         np.testing.assert_array_equal(got, exp)
 
@@ -616,17 +623,100 @@ def test_auto_iterations_thin_line_is_zero():
 
 @pytest.mark.parametrize("ndim", [2, 3])
 def test_auto_iterations_on_float_maps(ndim):
+    """'auto' on a float map stops once the map thresholded at 0.5 is final, not when it is constant."""
     shape = (48, 48) if ndim == 2 else (20, 24, 28)
     img = prob_map(shape, seed=32 + ndim, sigma=3.0)
     out, used = skeletonize(img, iterations="auto", threshold=None, return_iterations=True)
     assert isinstance(used, int) and used >= 1
     np.testing.assert_allclose(out, naive_map(img, used), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(out, naive_map(img, used + 10), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(out, skeletonize(img, iterations=used, threshold=None))
-    np.testing.assert_array_equal(out, skeletonize(img, iterations=used + 10, threshold=None))
+    converged = naive_map(img, sum(shape))
+    np.testing.assert_array_equal(out > 0.5, converged > 0.5)
     thr, used_thr = skeletonize(img, iterations="auto", return_iterations=True)
     assert used_thr == used
     np.testing.assert_array_equal(thr, out > 0.5)
+
+
+@pytest.mark.parametrize("threshold", [0.2, 0.35, 0.5, 0.8])
+def test_auto_on_float_map_is_final_at_its_threshold(threshold):
+    """On a probability map the exact rule stops 'auto': the result equals the converged one."""
+    img = load_sample("vessel_64").image[8:40, 8:56, 8:56].astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither "intensity" nor "stopped after"
+        out, used = skeletonize(img, iterations="auto", threshold=threshold, return_iterations=True)
+        fmap, used_map = skeletonize(img, iterations="auto", threshold=None, auto_threshold=threshold,
+                                     return_iterations=True)
+    converged = skeletonize(img, iterations=sum(img.shape), threshold=threshold)  # the constant-image rule
+    np.testing.assert_array_equal(out, converged)
+    assert used_map == used
+    np.testing.assert_array_equal(fmap > threshold, out)
+    np.testing.assert_allclose(fmap, naive_map(img, used), rtol=1e-12, atol=1e-12)
+
+
+def test_auto_cap_warns_when_texture_could_still_change():
+    img = prob_map((16, 30, 30), seed=7, sigma=2.0)  # smoothed noise: no probability map
+    with pytest.warns(UserWarning, match="stopped after"):
+        _, used = skeletonize(img, iterations="auto", return_iterations=True)
+    assert used < 30
+
+
+def _noisy_intensity(seed=0):
+    """A grey volume like a raw two-photon stack: bright tubes on a noisy, uneven background."""
+    rng = np.random.default_rng(seed)
+    z, y, x = np.mgrid[:40, :64, :64]
+    tubes = np.exp(-((y - 20) ** 2 + (z - 20) ** 2) / 8.0) + np.exp(-((x - 40) ** 2 + (z - 12) ** 2) / 6.0)
+    grey = 300 + 900 * tubes + rng.normal(0, 60, tubes.shape) + 2.0 * x
+    return grey.astype(np.float32)
+
+
+def test_auto_on_intensity_image_stops_early_and_warns():
+    grey = _noisy_intensity()
+    with pytest.warns(UserWarning, match="looks like a raw intensity image") as caught:
+        out, used = skeletonize(grey, iterations="auto", normalize=True, return_iterations=True)
+    # the old rule (until the eroded image is constant) ran ~sum of the dimensions here
+    assert used <= 12, used
+    assert out.any()
+    assert sum("looks like a raw intensity" in str(w.message) for w in caught) == 1
+    # what it returns is final at the threshold, or it says it is not
+    norm = (grey - grey.min()) / (grey.max() - grey.min())
+    final = naive_map(norm.astype(np.float64), 3 * used + 5) > 0.5
+    capped = any("stopped after" in str(w.message) for w in caught)
+    assert capped or np.array_equal(out, final)
+
+
+def test_two_valued_image_is_not_called_intensity():
+    mask = box_masks()["rect2d"].astype(np.float32) * 255
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = skeletonize(mask, iterations=3, normalize=True)
+    np.testing.assert_array_equal(out, skeletonize(mask > 0, iterations=3))
+
+
+@pytest.mark.parametrize("bad", [-1, -0.5, 1.5, 2, float("nan"), float("inf"), True, "0.5"])
+def test_threshold_outside_unit_interval_is_an_error(bad):
+    img = prob_map((12, 12), seed=1)
+    with pytest.raises(ValueError, match=r"threshold must be a number in \[0, 1\]"):
+        skeletonize(img, threshold=bad)
+    with pytest.raises(ValueError, match=r"threshold must be a number in \[0, 1\]"):
+        skeletonize(img > 0.5, "lee", threshold=bad)
+    with pytest.raises(ValueError, match=r"auto_threshold must be a number in \[0, 1\]"):
+        skeletonize(img, iterations="auto", threshold=None, auto_threshold=bad)
+
+
+def test_progress_must_be_callable():
+    with pytest.raises(ValueError, match="progress must be a callable"):
+        skeletonize(np.ones((5, 5), bool), progress=42)
+
+
+@pytest.mark.parametrize("tensor", [
+    torch.zeros(8, 8, device="meta"),
+    torch.zeros(0, 8, 8),
+    torch.zeros(8, 8, dtype=torch.complex64),
+], ids=["meta", "zero-size", "complex"])
+def test_bad_tensors_to_skeletonize_are_one_line_errors(tensor):
+    with pytest.raises(ValueError) as info:
+        skeletonize(tensor)
+    assert "\n" not in str(info.value) and str(info.value).startswith("expected")
 
 
 def test_auto_iterations_on_labels(labels3d):
@@ -842,20 +932,23 @@ class _FakeGPU:
     """Pretend the best device is a GPU (torch's 'meta' device) that runs out of memory."""
 
     def __init__(self, monkeypatch, error=None, times=1):
-        self.real = front.soft_skeleton_levels
+        soft_front = importlib.import_module("napari_soft_skeleton._front_soft")
+        self.real = soft_front.soft_skeleton_levels
         self.calls = []
         self.failures = 0
         self.error = error or (lambda: torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB"))
         self.times = times
-        monkeypatch.setattr(front, "resolve_device", lambda device: torch.device("meta"))
-        monkeypatch.setattr(front, "soft_skeleton_levels", self)
+        monkeypatch.setattr(soft_front, "resolve_device", lambda device: torch.device("meta"))
+        monkeypatch.setattr(soft_front, "soft_skeleton_levels", self)
+        thin_front = importlib.import_module("napari_soft_skeleton._front_thin")
+        monkeypatch.setattr(thin_front, "resolve_device", lambda device: torch.device("meta"))
 
-    def __call__(self, img, iterations, callback=None):
+    def __call__(self, img, iterations, callback=None, stop=None):
         self.calls.append(img.device.type)
         if img.device.type != "cpu" and self.failures < self.times:
             self.failures += 1
             raise self.error()
-        return self.real(img, iterations, callback=callback)
+        return self.real(img, iterations, callback=callback, stop=stop)
 
 
 @pytest.mark.parametrize(
@@ -890,7 +983,7 @@ def test_out_of_memory_message_variant_and_other_errors(monkeypatch):
     # any other error on the device propagates (no silent fallback)
     _FakeGPU(monkeypatch, error=lambda: RuntimeError("boom: kernel failed"))
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", RuntimeWarning)  # (prob_map looks like intensities: a UserWarning)
         with pytest.raises(RuntimeError, match="boom"):
             skeletonize(img, threshold=None)
 

@@ -1,80 +1,28 @@
-"""NumPy front end: soft and reference skeletons of masks, maps and label images."""
+"""NumPy front end: soft and reference skeletons of masks, maps and label images.
+
+This module checks the input and dispatches: the soft skeleton to
+:mod:`._front_soft`, the thinning methods to :mod:`._front_thin`, label images
+label by label (or, for the topological method, all labels at once).
+"""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.ndimage as ndi
 import torch
 
-from .soft import soft_skeleton_levels
-from .topological import _thin_torch, topological_skeleton_labels, topological_skeleton_slices
+from ._devices import _is_out_of_memory, available_devices, resolve_device  # noqa: F401  (re-exported)
+from ._front_soft import _run_soft, _soft_map, _warn_if_intensity
+from ._front_thin import _some, _thin, _topological, _warn_dropped
+from ._progress import ProgressCallback, _Progress
 
 __all__ = ["skeletonize", "METHODS", "resolve_device", "available_devices"]
 
 #: Methods accepted by :func:`skeletonize`.
 METHODS = ("soft", "topological", "lee", "zhang")
-
-ProgressCallback = Callable[[int, int], None]
-
-
-class _Progress:
-    """Counts units of work and reports them to an optional callback."""
-
-    def __init__(self, callback: ProgressCallback | None, total: int):
-        self.callback = callback
-        self.total = max(int(total), 1)
-        self.done = 0
-
-    def step(self, n: int = 1) -> None:
-        self.done = min(self.done + n, self.total)
-        if self.callback is not None:
-            self.callback(self.done, self.total)
-
-
-# --------------------------------------------------------------------------
-# devices
-# --------------------------------------------------------------------------
-
-
-def available_devices() -> list[str]:
-    """Torch devices usable on this machine, best first (always ends with ``"cpu"``)."""
-    found = []
-    if torch.cuda.is_available():
-        found.append("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        found.append("mps")
-    found.append("cpu")
-    return found
-
-
-def resolve_device(device) -> torch.device:
-    """``None``/``"auto"`` → the best available device; otherwise check it exists."""
-    if device is None or device == "auto":
-        return torch.device(available_devices()[0])
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(
-            f"device must be 'auto', 'cpu', 'cuda' or 'mps'; got {device!r}"
-        ) from err
-    if dev.type not in available_devices():
-        raise ValueError(
-            f"device {str(dev)!r} is not available on this machine; "
-            f"available: {', '.join(available_devices())}"
-        )
-    return dev
-
-
-def _is_out_of_memory(err: BaseException) -> bool:
-    oom = getattr(torch.cuda, "OutOfMemoryError", ())
-    if oom and isinstance(err, oom):
-        return True
-    return isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
 
 
 # --------------------------------------------------------------------------
@@ -84,7 +32,13 @@ def _is_out_of_memory(err: BaseException) -> bool:
 
 def _check_array(data) -> np.ndarray:
     if isinstance(data, torch.Tensor):
-        data = data.detach().cpu().numpy()
+        if data.device.type == "meta" or data.layout != torch.strided:
+            what = "on the 'meta' device (no data)" if data.device.type == "meta" else f"with layout {data.layout}"
+            raise ValueError(f"expected an array or a dense torch tensor with data; got a tensor {what}")
+        if data.is_complex():
+            raise ValueError(f"expected a boolean mask, an integer label image or a float map; got dtype {data.dtype}")
+        data = data.detach().cpu()
+        data = (data.float() if data.dtype == torch.bfloat16 else data).numpy()
     arr = np.asarray(data)
     if arr.ndim not in (2, 3):
         raise ValueError(
@@ -100,15 +54,18 @@ def _check_array(data) -> np.ndarray:
     return arr
 
 
-def _check_options(method, iterations, threshold, spacing, ndim):
+def _check_options(method, iterations, threshold, spacing, ndim, auto_threshold=None, progress=None):
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
     if not (iterations == "auto" or (isinstance(iterations, Integral) and not isinstance(iterations, bool) and iterations >= 0)):
         raise ValueError(f"iterations must be a non-negative integer or 'auto'; got {iterations!r}")
-    if threshold is not None and (
-        isinstance(threshold, bool) or not isinstance(threshold, Real) or not np.isfinite(threshold)
-    ):
-        raise ValueError(f"threshold must be a finite number or None; got {threshold!r}")
+    for name, value in (("threshold", threshold), ("auto_threshold", auto_threshold)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value <= 1
+        ):
+            raise ValueError(f"{name} must be a number in [0, 1] or None; got {value!r}")
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress must be a callable progress(done, total) or None; got {type(progress).__name__}")
     if spacing is not None:
         try:
             spacing = tuple(float(s) for s in spacing)
@@ -155,6 +112,7 @@ def skeletonize(
     normalize: bool = False,
     return_iterations: bool = False,
     progress: ProgressCallback | None = None,
+    auto_threshold: float | None = None,
 ):
     """Skeletonize a 2-D or 3-D mask, probability map or label image.
 
@@ -181,10 +139,18 @@ def skeletonize(
         needs ``per_slice=True``).
     iterations : int or 'auto', optional
         Erosion steps of the soft skeleton.  ``'auto'`` runs until the result
-        stops changing (the eroded image has become constant; for masks,
-        ``max(D) - 1`` with ``D`` the city-block distance to the background).
+        stops changing.  For masks: until the eroded image is empty
+        (``max(D) - 1`` with ``D`` the city-block distance to the background).
+        For float maps: until the map thresholded at ``threshold`` (or
+        ``auto_threshold``) cannot change any more — an exact bound: what
+        later steps can add to a voxel is at most its eroded value minus the
+        image's minimum — or at most ``2 (depth + 1)`` iterations, ``depth``
+        being the thickest structure above the threshold (its largest
+        city-block distance to the rest), with a warning if that cap was
+        reached first (it is on intensity images, whose texture keeps
+        feeding the skeleton; on probability maps the exact rule stops it).
         Ignored by the reference methods.
-    threshold : float or None, optional
+    threshold : float in [0, 1] or None, optional
         The soft map is binarized as ``map > threshold``; ``None`` returns the
         soft map itself (soft method, non-label input).  For the reference
         methods a float map is binarized the same way before thinning.
@@ -209,6 +175,10 @@ def skeletonize(
     progress : callable, optional
         Called as ``progress(done, total)`` as the work proceeds (per label,
         slice or iteration).  An exception raised inside it aborts the run.
+    auto_threshold : float in [0, 1], optional
+        With ``iterations='auto'`` and ``threshold=None`` on a float map: the
+        threshold at which the returned map must be final (default 0.5), e.g.
+        the one a viewer will binarize it at.
 
     Returns
     -------
@@ -222,7 +192,18 @@ def skeletonize(
     ------
     ValueError
         For input that is not 2-D/3-D, empty, of an unsupported dtype, a float
-        map outside ``[0, 1]``, negative labels, or invalid options.
+        map outside ``[0, 1]``, negative labels, or invalid options
+        (a ``threshold`` outside ``[0, 1]``, a ``progress`` that is not
+        callable, ...).
+
+    Warns
+    -----
+    UserWarning
+        When the soft skeleton is asked of what looks like a raw intensity
+        image rather than a probability map (values rescaled by
+        ``normalize``, or most voxels between 0.1 and 0.9); when ``'auto'``
+        reached its cap; when scikit-image's thinning dropped whole objects;
+        for strongly anisotropic spacing in 3-D.
 
     See Also
     --------
@@ -239,7 +220,7 @@ def skeletonize(
     array([0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0])
     """
     arr = _check_array(data)
-    spacing = _check_options(method, iterations, threshold, spacing, arr.ndim)
+    spacing = _check_options(method, iterations, threshold, spacing, arr.ndim, auto_threshold, progress)
     if method == "zhang" and arr.ndim == 3 and not per_slice:
         raise ValueError("method='zhang' is 2-D only; use per_slice=True for a 3-D volume")
     per_slice = bool(per_slice) and arr.ndim == 3
@@ -274,61 +255,12 @@ def skeletonize(
             elif method == "soft" and not 0 <= threshold < 1:  # the 0/1 map > threshold
                 result = np.full(skel.shape, threshold < 0)
         else:
-            soft_map, used = _soft_map(image, iterations, per_slice, device, progress)
+            if method == "soft":
+                _warn_if_intensity(arr, image, normalize)
+            at = threshold if threshold is not None else (0.5 if auto_threshold is None else auto_threshold)
+            soft_map, used = _soft_map(image, iterations, per_slice, device, progress, at)
             result = soft_map if threshold is None else soft_map > threshold
     return (result, used) if return_iterations else result
-
-
-# --------------------------------------------------------------------------
-# dispatch
-# --------------------------------------------------------------------------
-
-
-def _auto_cap(shape) -> int:
-    """An iteration count after which any image of ``shape`` is constant."""
-    return int(sum(s - 1 for s in shape)) + 1
-
-
-def _run_soft(batch: np.ndarray, iterations, device, progress: _Progress | None):
-    """Soft skeleton of a NumPy batch ``(B, *spatial)`` on ``device``; returns NumPy."""
-    k = _auto_cap(batch.shape[1:]) if iterations == "auto" else int(iterations)
-    dev = resolve_device(device)
-    if not batch.flags.writeable:  # torch.from_numpy warns about read-only arrays
-        batch = batch.copy()
-    tensor = torch.from_numpy(np.ascontiguousarray(batch))[:, None]
-    if tensor.dtype == torch.bool and dev.type == "cpu":
-        from .soft import _binary_forward
-
-        skel, used = _binary_forward(tensor[:, 0], k)
-        return skel.numpy(), used
-    if tensor.dtype == torch.bool:
-        tensor = tensor.to(torch.float32)
-    callback = None if progress is None else (lambda done, total: progress.step())
-    try:
-        out, used = soft_skeleton_levels(tensor.to(dev), k, callback=callback)
-    except Exception as err:  # noqa: BLE001 - re-raised unless it is a GPU OOM
-        if dev.type == "cpu" or not _is_out_of_memory(err):
-            raise
-        warnings.warn(
-            f"out of memory on {dev}; computing the soft skeleton on the CPU instead",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        if dev.type == "cuda":
-            torch.cuda.empty_cache()
-        out, used = soft_skeleton_levels(tensor, k, callback=callback)
-    out = out[:, 0].cpu().numpy()
-    return (out.astype(bool) if batch.dtype == bool else out), used
-
-
-def _soft_map(image: np.ndarray, iterations, per_slice, device, progress):
-    batch = image if per_slice else image[None]
-    k = _auto_cap(batch.shape[1:]) if iterations == "auto" else int(iterations)
-    prog = _Progress(progress, k)
-    out, used = _run_soft(batch, iterations, device, prog)
-    if progress is not None:
-        progress(prog.total, prog.total)
-    return out.reshape(image.shape), used
 
 
 def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, progress, warn=True):
@@ -357,95 +289,6 @@ def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, p
     return out, None
 
 
-def _some(what: str, items, shown: int = 8) -> str:
-    """'slices 1, 4, 9' or 'ids 3, 5, ... and 120 more'."""
-    head = ", ".join(str(i) for i in items[:shown])
-    return f"{what} {head}" + (f" and {len(items) - shown} more" if len(items) > shown else "")
-
-
-def _warn_dropped(method: str, detail: str) -> None:
-    """One warning per call, however many objects scikit-image dropped."""
-    warnings.warn(
-        f"scikit-image's {method!r} thinning removed a non-empty object entirely {detail}; "
-        "method='topological' keeps every object",
-        UserWarning,
-        stacklevel=4,
-    )
-
-
-def _thin_on_device(batch: np.ndarray, dev: torch.device, labels: bool = False, progress=None) -> np.ndarray:
-    """Topological thinning of a batch ``(B, *spatial)`` of masks (or int32 label images) on a GPU.
-
-    NumPy in and out; the same result as :func:`topological_skeleton_mask`
-    (:func:`topological_skeleton_labels`) per image.  If the device runs out
-    of memory the work is redone on the CPU with a warning.
-    """
-    try:
-        out = _thin_torch(torch.from_numpy(np.ascontiguousarray(batch)).to(dev), labels=labels, progress=progress)
-        return out.cpu().numpy()
-    except Exception as err:  # noqa: BLE001 - re-raised unless it is a GPU OOM
-        if not _is_out_of_memory(err):
-            raise
-        warnings.warn(
-            f"out of memory on {dev}; computing the topological skeleton on the CPU instead",
-            RuntimeWarning,
-            stacklevel=4,
-        )
-        if dev.type == "cuda":
-            torch.cuda.empty_cache()
-        return np.stack([topological_skeleton_labels(m, progress=progress) for m in batch])  # (masks too)
-
-
-def _thin(mask: np.ndarray, method: str) -> np.ndarray:
-    """A scikit-image thinning method on one 2-D/3-D mask."""
-    if not mask.any():
-        return np.zeros(mask.shape, bool)
-    from skimage.morphology import skeletonize as sk_skeletonize
-
-    if not mask.flags.writeable:  # scikit-image's Zhang thinning needs a writable buffer
-        mask = mask.copy()
-    return sk_skeletonize(mask, method=method).astype(bool, copy=False)
-
-
-def _topological(values: np.ndarray, per_slice, device, progress) -> np.ndarray:
-    """Our thinning of a mask, or of every label of a label image (ids below 2**31) at once.
-
-    On a GPU the whole batch (the volume, or all its slices) in one call; on
-    the CPU slice stacks in chunks and volumes with progress after each sweep.
-    """
-    labels = values.dtype != bool
-    if not values.any():
-        out = np.zeros_like(values)
-    elif (dev := resolve_device(device)).type != "cpu":
-        batch = values if per_slice else values[None]
-        batch = batch.astype(np.int32, copy=False) if labels else batch
-        out = _thin_on_device(batch, dev, labels=labels, progress=progress)
-        out = out.reshape(values.shape).astype(values.dtype, copy=False)
-    elif per_slice:
-        return _slices_in_chunks(values, progress)
-    else:
-        out = topological_skeleton_labels(values, progress=progress)  # (a boolean mask: thinned as a mask)
-    if progress is not None:
-        progress(1, 1)
-    return out
-
-
-#: Voxels per pass when the topological thinning runs slice by slice (progress and Cancel between passes).
-_SLICE_CHUNK_VOXELS = 1 << 22
-
-
-def _slices_in_chunks(stack: np.ndarray, progress) -> np.ndarray:
-    """:func:`topological_skeleton_slices` on groups of slices, reporting progress after each."""
-    per = max(1, _SLICE_CHUNK_VOXELS // max(1, stack[0].size))
-    starts = range(0, stack.shape[0], per)
-    prog = _Progress(progress, len(starts))
-    out = np.empty_like(stack)
-    for start in starts:
-        out[start : start + per] = topological_skeleton_slices(stack[start : start + per])
-        prog.step()
-    return out
-
-
 def _skeletonize_labels(labels: np.ndarray, method, iterations, per_slice, device, progress):
     """Each label on its own, cropped to its bounding box plus a one-voxel margin.
 
@@ -453,20 +296,14 @@ def _skeletonize_labels(labels: np.ndarray, method, iterations, per_slice, devic
     sees the same zero margin, and the box starts at even coordinates so the
     topological thinning's subfields are those of the whole volume.
     """
-    if labels.dtype.itemsize > 4 or labels.max() > np.iinfo(np.int32).max // 2:
-        # find_objects lists every id up to the largest: compact sparse ids first
-        ids, compact = np.unique(labels, return_inverse=True)
-        if ids[0] != 0:  # keep 0 as the background of the compact image
-            ids = np.concatenate([np.zeros(1, ids.dtype), ids])
-            compact = compact + 1
-        out, used = _skeletonize_labels(
-            compact.reshape(labels.shape).astype(np.int32), method, iterations, per_slice, device, progress
-        )
-        return ids[out].astype(labels.dtype), used
-    if method == "topological":
+    from .topological import _compact_ids
+
+    if method == "topological":  # all labels at once, whatever their ids
         return _topological(labels, per_slice, device, progress), None
+    # find_objects lists (and allocates for) every id up to the largest: large ids are renumbered
+    compact, ids = _compact_ids(labels, 1 << 16)
     out = np.zeros_like(labels)
-    boxes = ndi.find_objects(labels)
+    boxes = ndi.find_objects(compact)
     present = [(i + 1, box) for i, box in enumerate(boxes) if box is not None]
     prog = _Progress(progress, len(present))
     used_all = 0 if method == "soft" else None
@@ -476,7 +313,8 @@ def _skeletonize_labels(labels: np.ndarray, method, iterations, per_slice, devic
         grown = tuple(
             slice(max(s.start - 1, 0) // 2 * 2, min(s.stop + 1, n)) for s, n in zip(box, labels.shape)
         )
-        mask = labels[grown] == label
+        mask = compact[grown] == label
+        label = label if ids is None else ids[label]  # (the caller's id)
         skel, used = _skeletonize_mask(mask, method, iterations, per_slice, device, None, warn=False)
         if method in ("lee", "zhang") and not skel.any():
             dropped.append(label)

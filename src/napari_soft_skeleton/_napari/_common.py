@@ -1,14 +1,19 @@
-"""What every widget needs: layers in and out, and background jobs.
+"""What every widget needs: layers in and out, messages, and background jobs.
 
 * :func:`layer_array` turns the chosen layer into a NumPy array, or raises
   :class:`UserError` with one sentence for the user (no layer, RGB, wrong
-  number of dimensions, empty).
+  number of dimensions, empty); :func:`image_input` says whether an Image
+  layer is a mask, a probability map or an intensity image to rescale.
+* :func:`skeletonizable` / :func:`layer_choices`: the layers a picker offers
+  (Image and Labels, never RGB).
 * :func:`put_layer` adds a result layer placed exactly on its source layer
   (scale, translate, rotate, shear, affine), or updates the layer of that name
   that an earlier run made, instead of piling up copies.
+* :func:`status_label` is a word-wrapped label for a widget's status line;
+  :func:`shown` rewrites a library message in the widgets' words.
 * :class:`Job` runs a library call in a napari worker thread with a progress
   bar in the activity dock and a cancel that really stops it, and reports the
-  outcome as a notification.
+  outcome as a notification (and in :attr:`Job.outcome`, for the status line).
 """
 
 from __future__ import annotations
@@ -19,17 +24,24 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from magicgui.widgets import Label
 from napari.layers import Image, Labels, Layer
 from napari.qt.threading import create_worker
 from napari.utils import progress as napari_progress
-from napari.utils.colormaps import DirectLabelColormap
+from napari.utils.colormaps import Colormap, DirectLabelColormap
 from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import QObject, Signal
+from qtpy.QtCore import QObject, Qt, Signal
+from qtpy.QtWidgets import QSizePolicy
 
+from .._messages import NAPARI, rephrase
+from ..palette import rgb
 from ..skeletonize import _is_out_of_memory
 
 #: Metadata key marking the layers this plugin made (value: the run's settings).
 METADATA_KEY = "napari_soft_skeleton"
+
+#: What :class:`Job` says (notification and :attr:`Job.outcome`) after a Cancel.
+CANCELLED = "Cancelled; no layer was changed."
 
 
 class UserError(ValueError):
@@ -40,14 +52,50 @@ class Cancelled(Exception):
     """Raised inside a job's progress callback once the user pressed Cancel."""
 
 
-def layer_array(layer: Layer | None, *, allow_4d: bool = True, allow_empty: bool = False) -> np.ndarray:
+def shown(message: str) -> str:
+    """A library message as the widgets show it: one sentence on one line, control names for keywords."""
+    text = rephrase(" ".join(str(message).split()), NAPARI)
+    if not text.startswith("scikit-image"):  # (a name that keeps its small letter)
+        text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+# --------------------------------------------------------------------------
+# layers in
+# --------------------------------------------------------------------------
+
+
+def skeletonizable(layer) -> bool:
+    """True for the layers a picker offers: Labels, and single-channel (not RGB) Images."""
+    return isinstance(layer, Labels) or (isinstance(layer, Image) and not layer.rgb)
+
+
+def layer_choices(viewer, keep: Callable[[Layer], bool] | None = None) -> list[tuple[str, Layer]]:
+    """``(name, layer)`` for a picker: the viewer's skeletonizable layers (and ``keep(layer)``)."""
+    return [(layer.name, layer) for layer in viewer.layers
+            if skeletonizable(layer) and (keep is None or keep(layer))]
+
+
+def default_layer(viewer, offered: list[Layer]) -> Layer | None:
+    """The layer a picker starts on: the selected one, visible ones first (a hidden layer is rarely meant)."""
+    selected = [ly for ly in viewer.layers.selection if ly in offered]
+    for candidates in ([ly for ly in selected if ly.visible], [ly for ly in offered if ly.visible], selected, offered):
+        if candidates:
+            return candidates[-1]
+    return None
+
+
+def layer_array(layer: Layer | None, *, allow_4d: bool = True, allow_empty: bool = False,
+                control: str | None = None) -> np.ndarray:
     """The data of an Image or Labels layer as an array, checked for skeletonizing.
 
     ``allow_empty=True`` skips the all-zero check (for callers that check
-    emptiness themselves, after their own binarization).
+    emptiness themselves, after their own binarization).  ``control`` is the
+    label of the picker the layer came from, named when none is chosen.
     """
     if layer is None:
-        raise UserError("Select an Image or Labels layer first.")
+        where = f" in '{control}'" if control else ""
+        raise UserError(f"Select an Image or Labels layer{where} first.")
     if not isinstance(layer, (Image, Labels)):
         raise UserError(f"Layer '{layer.name}' is a {type(layer).__name__} layer; pick an Image or Labels layer.")
     if isinstance(layer, Image) and layer.rgb:
@@ -66,9 +114,40 @@ def layer_array(layer: Layer | None, *, allow_4d: bool = True, allow_empty: bool
     return array
 
 
+def image_input(layer: Layer, data: np.ndarray) -> tuple[np.ndarray, str, tuple[float, float]]:
+    """An Image layer's data as the library takes it: ``(array, kind, (min, max))``.
+
+    ``kind`` is ``"mask"`` (a boolean array: a boolean image, or any image with
+    exactly two values, e.g. 0/255, taken as value > min), ``"map"`` (a float
+    image in [0, 1], used as it is, float32) or ``"rescaled"`` (any other
+    image: float32 values that the library is to rescale min→0, max→1 with
+    ``normalize=True``).  The layer's data is never modified.
+    """
+    if data.dtype == bool:
+        return data, "mask", (float(data.min()), float(data.max()))
+    lo, hi = data.min(), data.max()
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise UserError(f"Layer '{layer.name}' contains NaN or infinite values; replace them first.")
+    values_range = (float(lo), float(hi))
+    if lo == hi:
+        raise UserError(f"Layer '{layer.name}' is constant ({float(lo):g} everywhere); "
+                        "there is nothing to skeletonize.")
+    if np.all((data == lo) | (data == hi)):
+        return data > lo, "mask", values_range
+    values = data.astype(np.float32, copy=False)
+    if data.dtype.kind == "f" and 0 <= lo and hi <= 1:
+        return values, "map", values_range
+    return values, "rescaled", values_range
+
+
 def layer_spacing(layer: Layer, ndim: int) -> tuple[float, ...]:
-    """The layer's scale along its last ``ndim`` axes (the voxel spacing)."""
-    return tuple(float(s) for s in layer.scale[-ndim:])
+    """The layer's scale along its last ``ndim`` axes (the voxel spacing; a flipped axis counts as its size)."""
+    return tuple(abs(float(s)) for s in layer.scale[-ndim:])
+
+
+# --------------------------------------------------------------------------
+# layers out
+# --------------------------------------------------------------------------
 
 
 def placement(layer: Layer) -> dict[str, Any]:
@@ -79,6 +158,7 @@ def placement(layer: Layer) -> dict[str, Any]:
         "rotate": np.asarray(layer.rotate),
         "shear": np.asarray(layer.shear),
         "affine": np.asarray(layer.affine.affine_matrix),
+        "units": tuple(layer.units),  # (µm, nm, ...: lengths and tolerances are shown in them)
     }
 
 
@@ -87,7 +167,9 @@ def put_layer(viewer, data: np.ndarray, *, name: str, kind: str, source: Layer, 
 
     ``kind`` is ``"image"`` or ``"labels"``.  A layer counts as "the one an
     earlier run made" when it has the same name and kind and carries this
-    plugin's metadata; it then gets the new data and placement.
+    plugin's metadata; it then gets the new data and placement (and the
+    colormap, if given; its opacity, blending and place in the list are the
+    user's to change and are kept).
     """
     layer_type = Image if kind == "image" else Labels
     meta = {METADATA_KEY: dict(settings, source=source.name)}
@@ -106,6 +188,20 @@ def put_layer(viewer, data: np.ndarray, *, name: str, kind: str, source: Layer, 
     return add(data, name=name, metadata=meta, **placement(source), **kwargs)
 
 
+def move_below(viewer, layers, above: Callable[[Layer], bool]) -> None:
+    """Move ``layers`` (in their order) just below the lowest layer for which ``above(layer)`` holds.
+
+    napari draws later layers over earlier ones: e.g. thin skeletons stay
+    readable over a thick soft skeleton.  Nothing moves when no layer qualifies.
+    """
+    names = [layer.name for layer in layers]
+    for name in names:
+        targets = [i for i, ly in enumerate(viewer.layers) if ly.name not in names and above(ly)]
+        index = viewer.layers.index(viewer.layers[name])
+        if targets and index > targets[0]:
+            viewer.layers.move(index, targets[0])
+
+
 def single_colour(colour: str, label: int = 1):
     """A labels colormap drawing ``label`` in ``colour`` (for one-object skeletons)."""
     return DirectLabelColormap(color_dict={None: "transparent", 0: "transparent", int(label): colour})
@@ -114,13 +210,45 @@ def single_colour(colour: str, label: int = 1):
 def skeleton_colour(data: np.ndarray, colour: str) -> dict:
     """``colormap=`` for a skeleton Labels layer: one colour if it holds one id, else napari's default."""
     ids = np.unique(data[data != 0])
-    return {"colormap": single_colour(colour, ids[0])} if ids.size == 1 else {}
+    return {"colormap": single_colour(colour, ids[0] if ids.size else 1)} if ids.size <= 1 else {}
 
 
-def _warm_up() -> None:
+def ramp(colour: str, name: str) -> Colormap:
+    """An Image colormap from black (0) to ``colour`` ('#RRGGBB'; 1): for additive layers."""
+    return Colormap([[0.0, 0.0, 0.0, 1.0], [*rgb(colour), 1.0]], name=name)
+
+
+def fade_in(colour: str, name: str) -> Colormap:
+    """An Image colormap from transparent (0) to opaque ``colour`` (1): draws over other layers."""
+    r, g, b = rgb(colour)
+    return Colormap([[r, g, b, 0.0], [r, g, b, 1.0]], name=name)
+
+
+def swatch(colour: str, text: str) -> str:
+    """Rich text for a legend line: a square in ``colour``, then ``text``."""
+    return f'<span style="color:{colour}">&#9632;</span>&nbsp;{text}'
+
+
+def status_label(value: str = "", **kwargs) -> Label:
+    """A magicgui Label for a status line: wraps long sentences instead of cutting them."""
+    label = Label(value=value, **kwargs)
+    native = label.native
+    native.setWordWrap(True)
+    native.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+    native.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    native.setMinimumWidth(50)  # let the dock, not the sentence, decide the width
+    return label
+
+
+# --------------------------------------------------------------------------
+# warm-up
+# --------------------------------------------------------------------------
+
+
+def _warm_up(layers) -> None:
     # napari JIT-compiles (numba) its direct label colormap on first use
-    for dtype in (np.uint8, np.int32):
-        layer = Labels(np.zeros((2, 2), dtype), colormap=single_colour("yellow"))
+    for layer in layers:
         layer._raw_to_displayed(layer.data)
     # first calls into torch and scikit-image's thinning import and set up a lot
     import torch
@@ -128,24 +256,37 @@ def _warm_up() -> None:
     importlib.import_module("skimage.morphology")  # imported on first use otherwise
 
     from ..soft import soft_skeleton
+    from ..topological import topological_skeleton_labels
 
     soft_skeleton(torch.rand(1, 1, 6, 6, 6), 2)
+    # the topological thinning is compiled (numba, cached on disk) once per array type: masks, 32- and 64-bit ids
+    for dtype in (bool, np.uint32, np.uint64):
+        topological_skeleton_labels(np.ones((4, 4, 4), dtype))
 
 
 def warm_up() -> None:
     """Do, in the background and once per process, the one-off work of a first run.
 
-    napari's label colour lookup is compiled, and torch and scikit-image are
-    imported and exercised: more than a second that would otherwise land on
-    the user's first click.
+    napari's label colour lookup and our topological thinning are compiled
+    (or loaded from numba's cache), and torch and scikit-image are imported
+    and exercised: seconds that would otherwise land on the user's first
+    click.
     """
     global _WARMED
     if not _WARMED:
         _WARMED = True
-        threading.Thread(target=_warm_up, name="soft-skeleton-warm-up", daemon=True).start()
+        # the layers are made here, in the GUI thread: napari's units (pint's registry) are set up on first
+        # use and not thread-safe, so a layer made in the thread could race with one the user adds
+        layers = [Labels(np.zeros((2, 2), dtype), colormap=single_colour("#E69F00")) for dtype in (np.uint8, np.int32)]
+        threading.Thread(target=_warm_up, args=(layers,), name="soft-skeleton-warm-up", daemon=True).start()
 
 
 _WARMED = False
+
+
+# --------------------------------------------------------------------------
+# background jobs
+# --------------------------------------------------------------------------
 
 
 class _ProgressBridge(QObject):
@@ -161,11 +302,22 @@ class Job:
     ``progress(done, total)`` is the callback the library functions accept;
     it raises :class:`Cancelled` once :meth:`cancel` was called, which stops
     the library at its next step.  ``on_done(result)`` runs in the GUI thread.
-    Errors become one-sentence notifications.
+    Errors become one-sentence notifications, with the library's keyword names
+    swapped for the widgets' controls (:func:`shown`); the same sentence (or
+    :data:`CANCELLED`) is kept in :attr:`outcome` for the widget's status line
+    — it is None after a run that returned — and ``listeners`` are called with
+    ``"started"`` and ``"finished"`` (after ``on_done`` or the error).
+
+    ``failure`` starts the message of an unexpected error ("… failed: …");
+    ``out_of_memory`` is the sentence shown when memory runs out.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, failure: str = "Skeletonization",
+                 out_of_memory: str = "Out of memory; try a smaller volume, per-slice mode or the CPU.") -> None:
         self.worker = None
+        self.outcome: str | None = None
+        self.failure = failure
+        self.out_of_memory = out_of_memory
         self._bar = None
         self._reported = False  # an error or "Cancelled" was already shown for this run
         self._bridge = _ProgressBridge()
@@ -181,6 +333,7 @@ class Job:
             raise UserError("A computation is already running; wait for it or press Cancel.")
         self._bar = napari_progress(total=0, desc=description)
         self._reported = False
+        self.outcome = None
         bridge = self._bridge
 
         def guarded(done: int, total: int) -> None:
@@ -227,18 +380,23 @@ class Job:
     def _report(self, err: BaseException) -> None:
         self._reported = True
         if isinstance(err, Cancelled):
-            show_info("Cancelled; no layer was changed.")
-        elif isinstance(err, (UserError, ValueError)):
-            show_error(str(err))
+            self.outcome = CANCELLED
+            show_info(CANCELLED)
+            return
+        if isinstance(err, (UserError, ValueError)):
+            message = shown(str(err))
         elif isinstance(err, MemoryError) or _is_out_of_memory(err):
-            show_error("Out of memory; try a smaller volume, per-slice mode or the CPU.")
+            message = self.out_of_memory
         else:
-            show_error(f"Skeletonization failed: {type(err).__name__}: {err}")
+            message = shown(f"{self.failure} failed: {type(err).__name__}: {err}")
+        self.outcome = message
+        show_error(message)
 
     def _finish(self) -> None:
         if self.worker is not None and self.worker.abort_requested and not self._reported:
             # cancelled, but the function never called ``progress`` again
-            show_info("Cancelled; no layer was changed.")
+            self.outcome = CANCELLED
+            show_info(CANCELLED)
         if self._bar is not None:
             self._bar.close()
             self._bar = None

@@ -1,4 +1,10 @@
-"""File ▸ Open Sample: the vessel and neuron volumes, scaled by their voxel spacing."""
+"""File ▸ Open Sample: the vessel and neuron volumes, scaled by their voxel spacing.
+
+The mask is drawn in a neutral grey and the true centerline in white, so
+that neither is mistaken for a skeleton: skeletons have their method's
+colour from :mod:`napari_soft_skeleton.palette` (napari's default colour for
+label 1 is a dark orange, close to the topological skeleton's).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,30 @@ from functools import partial
 
 from ..samples import load_sample
 
+#: The sample mask's colour: a neutral grey that no method or difference uses.
+MASK_COLOUR = "#BBBBBB"
+#: The true centerline's colour (hidden at first).
+CENTERLINE_COLOUR = "#FFFFFF"
+
+
+def _one_colour(colour: str) -> dict:
+    return {None: "transparent", 0: "transparent", 1: colour}
+
 
 def _layers(name: str) -> list[tuple]:
     """The sample as layer data: the image (if any), the mask and the true centerline."""
     sample = load_sample(name)
-    common = {"scale": sample.spacing, "metadata": {"sample": name, "unit": sample.unit,
-                                                    "attribution": sample.attribution}}
+    common = {"scale": sample.spacing, "units": (sample.unit,) * len(sample.spacing),
+              "metadata": {"sample": name, "unit": sample.unit, "attribution": sample.attribution}}
     layers = []
     if sample.image is not None:
         layers.append((sample.image, {"name": f"{name} image", "colormap": "gray", **common}, "image"))
-    layers.append((sample.mask.astype("uint8"), {"name": f"{name} mask", "opacity": 0.4, **common}, "labels"))
+    layers.append((sample.mask.astype("uint8"), {"name": f"{name} mask", "opacity": 0.4,
+                                                 "colormap": _one_colour(MASK_COLOUR), **common}, "labels"))
     if sample.centerline is not None:
         layers.append((sample.centerline.astype("uint8"),
-                       {"name": f"{name} true centerline", "visible": False, **common}, "labels"))
+                       {"name": f"{name} true centerline", "visible": False,
+                        "colormap": _one_colour(CENTERLINE_COLOUR), **common}, "labels"))
     return layers
 
 

@@ -2,6 +2,9 @@
 
 Both widgets only translate layers to arrays and back; the work is
 :func:`napari_soft_skeleton.skeletonize`, run in a background :class:`Job`.
+Every outcome — the result, an empty result, the library's warnings, an
+error, a Cancel — is said in the widget's status line as well as in a
+notification (whose toast napari cuts short).
 """
 
 from __future__ import annotations
@@ -14,25 +17,51 @@ from magicgui.widgets import (
     ComboBox,
     Container,
     FloatSpinBox,
-    Label,
     PushButton,
     SpinBox,
 )
-from napari.layers import Image, Labels
+from napari.layers import Labels
 from napari.utils.notifications import show_error, show_info, show_warning
 
+from ..palette import METHOD_COLOURS
 from ..skeletonize import available_devices, skeletonize
-from ._common import Job, UserError, layer_array, layer_spacing, put_layer, skeleton_colour, warm_up
+from ._common import (
+    METADATA_KEY,
+    Job,
+    UserError,
+    default_layer,
+    image_input,
+    layer_array,
+    layer_choices,
+    layer_spacing,
+    move_below,
+    put_layer,
+    ramp,
+    shown,
+    skeleton_colour,
+    status_label,
+    warm_up,
+)
 
 _MODES = {"3D": False, "per-slice 2D": True}
-_COLOURS = {"lee": "cyan", "zhang": "cyan", "topological": "orange"}
+#: Methods whose skeletons are one voxel thin: drawn over the thick soft skeleton.
+_THIN = ("lee", "zhang", "topological")
+_RUNNING = "Computing…"  # (then "Computing the … of '…'…")
+
+
+def _is_thin_skeleton(layer) -> bool:
+    return layer.metadata.get(METADATA_KEY, {}).get("method") in _THIN
 
 
 class _SkeletonWidget(Container):
     """What both widgets share: the layer picker, mode, run/cancel and status."""
 
+    _out_of_memory = "Out of memory; try mode 'per-slice 2D' or a smaller layer."
+
     def __init__(self, napari_viewer):
-        super().__init__(labels=True)
+        super().__init__(labels=False)  # the status line spans the dock; the controls are a form
+        self.form = Container(labels=True)
+        self.form.margins = (0, 0, 0, 0)
         self.viewer = napari_viewer
         self.layer = ComboBox(label="input layer", choices=self._layer_choices, nullable=True,
                               tooltip="An Image (mask, probability or intensity) or Labels layer, "
@@ -41,8 +70,8 @@ class _SkeletonWidget(Container):
                              tooltip="3D, or each z-slice on its own in 2D.")
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
-        self.status = Label(value="")
-        self.job = Job()
+        self.status = status_label()
+        self.job = Job(out_of_memory=self._out_of_memory)
         self.job.listeners.append(self._job_state)
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.job.cancel)
@@ -56,9 +85,14 @@ class _SkeletonWidget(Container):
         for existing in napari_viewer.layers:
             self._follow_name(existing)
 
+    def _lay_out(self, controls: list) -> None:
+        """The controls as a labelled form, then Run / Cancel, then the status line at full width."""
+        self.form.extend([*controls, self.run_button, self.cancel_button])
+        self.extend([self.form, self.status])
+
     # -- layer picker -------------------------------------------------------
     def _layer_choices(self, _widget=None):
-        return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, (Image, Labels))]
+        return layer_choices(self.viewer)
 
     def _follow_name(self, layer) -> None:
         """Keep the picker's entry for ``layer`` in step with its name."""
@@ -68,10 +102,9 @@ class _SkeletonWidget(Container):
         current = self.layer.value
         self.layer.reset_choices()
         if current is None or current not in self.viewer.layers:
-            selected = [ly for ly in self.viewer.layers.selection if isinstance(ly, (Image, Labels))]
-            candidates = selected or [ly for _, ly in self._layer_choices()]
-            if candidates:
-                self.layer.value = candidates[-1]
+            start = default_layer(self.viewer, [ly for _, ly in self._layer_choices()])
+            if start is not None:
+                self.layer.value = start
 
     # -- running ------------------------------------------------------------
     def _job_state(self, what: str) -> None:
@@ -79,34 +112,44 @@ class _SkeletonWidget(Container):
         self.run_button.enabled = not running
         self.cancel_button.enabled = running
         if running:
-            self.status.value = "running…"
-        elif self.status.value == "running…":
+            self.status.value = _RUNNING
+        elif self.job.outcome is not None:  # an error or a Cancel: say it here too
+            self.status.value = self.job.outcome
+        elif self.status.value.startswith(_RUNNING[:-1]):  # (no result was shown)
             self.status.value = ""
+
+    def _error(self, message: str) -> None:
+        self.status.value = message
+        show_error(message)
 
     def run(self, *_):
         """Start the computation for the chosen layer; returns the worker (or None)."""
-        try:
-            layer = self.layer.value
-            data = layer_array(layer)
-            plan = self._plan(layer, data)
-        except UserError as err:
-            show_error(str(err))
+        if self.job.running:  # the status line keeps describing the run under way
+            show_error("A computation is already running; wait for it or press Cancel.")
             return None
         try:
-            return self.job.start(_keeping_warnings(plan["work"]), description=plan["description"],
-                                  on_done=lambda out: self._finish(layer, plan, *out))
+            layer = self.layer.value
+            data = layer_array(layer, control=self.layer.label)
+            plan = self._plan(layer, data)
+            worker = self.job.start(_keeping_warnings(plan["work"]), description=plan["description"],
+                                    on_done=lambda out: self._finish(layer, plan, *out))
+            self.status.value = f"Computing the {plan['description']}…"
+            return worker
         except UserError as err:
-            show_error(str(err))
+            self._error(shown(str(err)))
             return None
 
     def _inputs(self, layer, data: np.ndarray):
-        """``(data, is_labels, rescaled, per_slice, spatial ndim)`` for a run on ``layer``."""
-        is_labels = isinstance(layer, Labels)
-        rescaled = False
-        if not is_labels:
-            data, rescaled = _image_input(layer, data)
+        """``(data, kind, value range, per_slice, spatial ndim)`` for a run on ``layer``.
+
+        ``kind`` is ``"labels"`` or what :func:`image_input` says.
+        """
+        if isinstance(layer, Labels):
+            kind, values = "labels", (0.0, 0.0)
+        else:
+            data, kind, values = image_input(layer, data)
         spatial = data.ndim if data.ndim < 4 else 3
-        return data, is_labels, rescaled, _MODES[self.mode.value], spatial
+        return data, kind, values, _MODES[self.mode.value], spatial
 
     def _over_frames(self, data, compute, progress):
         """``compute(frame, sub_progress)`` per time point of a 4D layer, stacked back together."""
@@ -124,23 +167,46 @@ class _SkeletonWidget(Container):
         return stacked, (max(ks) if ks else None)
 
     def _finish(self, layer, plan, result, messages) -> None:
-        """Show the result, then what the library warned about (once each)."""
-        self._show(layer, plan, result)
-        for message in messages:
+        """Show the result (unless its input is gone), then what the library warned about."""
+        if layer not in self.viewer.layers:
+            note = f"Layer '{layer.name}' was removed while computing; no layer was added."
+            self.status.value = note
+            show_warning(note)
+            return
+        title, note, empty = self._show(layer, plan, result)
+        if empty == "" and not messages:  # nothing more specific to say (e.g. no library warning)
+            empty = f"The {title[:1].lower()}{title[1:]} is empty."
+        lines = [note + "."]
+        show_info(f"{title}: {note}.")
+        for message in ([empty] if empty else []) + messages:
+            lines.append(message)
             show_warning(message)
+        self.status.value = "\n".join(lines)
 
-    def _show(self, layer, plan, result):
+    def _show(self, layer, plan, result) -> tuple[str, str, str | None]:
+        """Put the result in layers; returns (title, note, empty).
+
+        ``empty`` is None for a non-empty result, else a sentence saying why
+        it is empty, or "" when there is nothing specific to say.
+        """
         raise NotImplementedError
 
-    def _done(self, title: str, note: str) -> None:
-        self.status.value = note
-        show_info(f"{title}: {note}.")
+    def _add(self, layers_to_add) -> list:
+        """``put_layer`` each ``(data, kwargs)``; returns the layers and which are new."""
+        added, new = [], []
+        for data, kwargs in layers_to_add:
+            fresh = kwargs["name"] not in self.viewer.layers
+            layer = put_layer(self.viewer, data, **kwargs)
+            added.append(layer)
+            if fresh:
+                new.append(layer)
+        return added, new
 
 
 def _keeping_warnings(work):
     """``work`` that also returns the library's warnings (one line each, no repeats).
 
-    They are shown as notifications once the result is on screen: e.g.
+    They are shown, in the widgets' words, once the result is on screen: e.g.
     scikit-image dropping objects, or a strongly anisotropic volume.
     """
     def run(progress):
@@ -150,7 +216,7 @@ def _keeping_warnings(work):
             result = work(progress)
         messages = []
         for w in caught:
-            text = " ".join(str(w.message).split())
+            text = shown(str(w.message))
             if issubclass(w.category, (UserWarning, RuntimeWarning)) and text not in messages:
                 messages.append(text)
         return result, messages
@@ -158,37 +224,44 @@ def _keeping_warnings(work):
     return run
 
 
-def _image_input(layer, data: np.ndarray) -> tuple[np.ndarray, bool]:
-    """An Image layer's data as a mask or a [0, 1] map; True when it was rescaled."""
-    if data.dtype == bool:
-        return data, False
-    values = data.astype(np.float32, copy=False)
-    lo, hi = float(values.min()), float(values.max())
-    if data.dtype.kind == "f" and 0 <= lo and hi <= 1:
-        return values, False
-    if not np.isfinite(lo) or not np.isfinite(hi):
-        raise UserError(f"Layer '{layer.name}' contains NaN or infinite values.")
-    return values, True
+def _values(plan) -> str:
+    lo, hi = plan["range"]
+    text = f"the layer's values lie in [{lo:g}, {hi:g}]"
+    return text + ", rescaled to [0, 1] before thresholding" if plan["kind"] == "rescaled" else text
+
+
+def _kind_note(kind: str) -> str:
+    if kind == "rescaled":
+        return "; intensities were rescaled to [0, 1]"
+    if kind == "mask":
+        return "; the image was taken as a mask (value > its minimum)"
+    return ""
 
 
 class SoftSkeletonWidget(_SkeletonWidget):
     """The clDice soft skeleton of an Image or Labels layer.
 
-    Adds the soft map as an Image layer (additive, magenta) and its
-    binarization as a Labels layer, both placed exactly on the input.
+    A probability or intensity image gives the soft map (an Image layer,
+    additive and dim) and its binarization (a Labels layer); a mask or a
+    Labels layer gives the skeleton only.  Both are drawn in the soft
+    skeleton's palette colour, translucent, and placed below any thin
+    (Lee, Zhang, topological) skeleton so that those stay readable over it.
     """
+
+    _out_of_memory = "Out of memory; try mode 'per-slice 2D', device 'cpu' or a smaller layer."
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
         self.iterations = SpinBox(label="iterations", value=10, min=0, max=1000,
                                   tooltip="Erosion steps of the soft skeleton.")
-        self.auto = CheckBox(text="auto (until it stops changing)", value=False)
+        self.auto = CheckBox(text="auto (until it stops changing)", value=False,
+                             tooltip="Iterate until the skeleton above the threshold cannot change any more.")
         self.threshold = FloatSpinBox(label="threshold", value=0.5, min=0.0, max=0.99, step=0.05,
-                                      tooltip="The skeleton layer is the soft map > threshold.")
+                                      tooltip="The skeleton layer is the soft map > threshold (probability and "
+                                              "intensity images; masks and Labels need none).")
         self.device = ComboBox(label="device", choices=["auto", *available_devices()], value="auto")
         self.auto.changed.connect(lambda v: setattr(self.iterations, "enabled", not v))
-        self.extend([self.layer, self.iterations, self.auto, self.threshold, self.mode,
-                     self.device, self.run_button, self.cancel_button, self.status])
+        self._lay_out([self.layer, self.iterations, self.auto, self.threshold, self.mode, self.device])
         self._refresh_layers()
 
     def set_iterations(self, k: int) -> None:
@@ -199,23 +272,26 @@ class SoftSkeletonWidget(_SkeletonWidget):
     def _plan(self, layer, data):
         iterations = "auto" if self.auto.value else int(self.iterations.value)
         device = None if self.device.value == "auto" else self.device.value
-        data, is_labels, rescaled, per_slice, spatial = self._inputs(layer, data)
+        threshold = float(self.threshold.value)
+        data, kind, values, per_slice, spatial = self._inputs(layer, data)
         spacing = layer_spacing(layer, spatial)
 
         def compute(frame, progress):
             kwargs = dict(iterations=iterations, per_slice=per_slice, device=device, spacing=spacing,
                           return_iterations=True, progress=progress)
-            if is_labels:
+            if iterations == "auto":
+                kwargs["auto_threshold"] = threshold  # stop once map > threshold is final
+            if kind in ("labels", "mask"):
                 return skeletonize(frame, "soft", **kwargs)
-            return skeletonize(frame, "soft", threshold=None, normalize=rescaled, **kwargs)
+            return skeletonize(frame, "soft", threshold=None, normalize=kind == "rescaled", **kwargs)
 
         return {
             "work": lambda progress: self._over_frames(data, compute, progress),
-            "description": f"soft skeleton of {layer.name}",
-            "labels": is_labels,
-            "rescaled": rescaled,
+            "description": f"soft skeleton of '{layer.name}'",
+            "kind": kind,
+            "range": values,
             "settings": {"method": "soft", "iterations": iterations, "per_slice": per_slice},
-            "threshold": float(self.threshold.value),
+            "threshold": threshold,
         }
 
     def _show(self, layer, plan, result):
@@ -223,26 +299,32 @@ class SoftSkeletonWidget(_SkeletonWidget):
         k = plan["settings"]["iterations"]
         base = f"{layer.name} soft skeleton (k={k})"
         settings = dict(plan["settings"], iterations_used=used)
-        if plan["labels"]:
-            skel = put_layer(self.viewer, out, name=base, kind="labels", source=layer, settings=settings,
-                             **skeleton_colour(out, "yellow"))
-            self.last_layers = [skel]
+        colour = METHOD_COLOURS["soft"]
+        common = {"kind": "labels", "source": layer, "opacity": 0.5}
+        empty = None
+        if plan["kind"] in ("labels", "mask"):
+            skel = out if plan["kind"] == "labels" else out.astype(np.uint8)
+            todo = [(skel, dict(common, name=base, settings=settings, **skeleton_colour(skel, colour)))]
+            if not skel.any():
+                empty = ""
         else:
-            soft_map = put_layer(self.viewer, out, name=f"{base} map", kind="image", source=layer,
-                                 settings=settings, colormap="magenta", blending="additive",
-                                 contrast_limits=(0.0, 1.0))
-            binary = (out > plan["threshold"]).astype(np.uint8)
-            skel = put_layer(self.viewer, binary, name=base, kind="labels", source=layer,
-                             settings=dict(settings, threshold=plan["threshold"]),
-                             **skeleton_colour(binary, "yellow"))
-            self.last_layers = [soft_map, skel]
-        note = f"{int(np.count_nonzero(skel.data))} skeleton voxels"
+            threshold = plan["threshold"]
+            skel = (out > threshold).astype(np.uint8)
+            todo = [(out, {"name": f"{base} map", "kind": "image", "source": layer, "settings": settings,
+                           "colormap": ramp(colour, "soft skeleton"), "blending": "additive",
+                           "opacity": 0.6, "contrast_limits": (0.0, 1.0)}),
+                    (skel, dict(common, name=base, settings=dict(settings, threshold=threshold),
+                                **skeleton_colour(skel, colour)))]
+            if not skel.any():
+                empty = (f"The soft skeleton of '{layer.name}' is empty: its map peaks at {float(out.max()):.3g}, "
+                         f"not above 'threshold' {threshold:g} ({_values(plan)}); lower 'threshold'.")
+        self.last_layers, new = self._add(todo)
+        move_below(self.viewer, new, _is_thin_skeleton)  # thin skeletons stay on top
+        note = f"{int(np.count_nonzero(skel))} skeleton voxels"
         if k == "auto":
             note = f"auto picked {used} iterations; " + note
             self.iterations.value = int(used)
-        if plan["rescaled"]:
-            note += "; intensities were rescaled to [0, 1]"
-        self._done(f"Soft skeleton of '{layer.name}'", note)
+        return f"Soft skeleton of '{layer.name}'", note + _kind_note(plan["kind"]), empty
 
 
 class ReferenceSkeletonWidget(_SkeletonWidget):
@@ -257,39 +339,50 @@ class ReferenceSkeletonWidget(_SkeletonWidget):
                                        "loop and cavity, one voxel thin.")
         self.threshold = FloatSpinBox(label="threshold", value=0.5, min=0.0, max=0.99, step=0.05,
                                       tooltip="Probability/intensity images are binarized as value > threshold "
-                                              "(intensities are first rescaled to [0, 1]).")
-        self.extend([self.layer, self.method, self.threshold, self.mode,
-                     self.run_button, self.cancel_button, self.status])
+                                              "(intensities are first rescaled to [0, 1]; masks and Labels "
+                                              "need none).")
+        self._lay_out([self.layer, self.method, self.threshold, self.mode])
         self._refresh_layers()
 
     def _plan(self, layer, data):
         method = self.method.value
-        data, is_labels, rescaled, per_slice, spatial = self._inputs(layer, data)
+        data, kind, values, per_slice, spatial = self._inputs(layer, data)
         if method == "zhang" and spatial == 3 and not per_slice:
-            raise UserError("Zhang's method is 2D only; choose per-slice 2D mode for a volume.")
+            raise UserError("Method 'zhang' is 2D only; set 'mode' to 'per-slice 2D' for a volume.")
         threshold = float(self.threshold.value)
 
         def compute(frame, progress):
-            if is_labels:
+            if kind in ("labels", "mask"):
                 return skeletonize(frame, method, per_slice=per_slice, return_iterations=True,
                                    progress=progress)
             return skeletonize(frame, method, per_slice=per_slice, threshold=threshold,
-                               normalize=rescaled, return_iterations=True, progress=progress)
+                               normalize=kind == "rescaled", return_iterations=True, progress=progress)
 
         return {
             "work": lambda progress: self._over_frames(data, compute, progress),
-            "description": f"{method} skeleton of {layer.name}",
-            "labels": is_labels,
-            "rescaled": rescaled,
+            "description": f"{method} skeleton of '{layer.name}'",
+            "kind": kind,
+            "range": values,
             "settings": {"method": method, "per_slice": per_slice, "threshold": threshold},
         }
 
     def _show(self, layer, plan, result):
         out, _ = result
         method = plan["settings"]["method"]
-        data = out if plan["labels"] else out.astype(np.uint8)
-        skel = put_layer(self.viewer, data, name=f"{layer.name} {method} skeleton", kind="labels",
-                         source=layer, settings=plan["settings"],
-                         **skeleton_colour(data, _COLOURS.get(method, "cyan")))
+        data = out if plan["kind"] == "labels" else out.astype(np.uint8)
+        colour = METHOD_COLOURS.get(method, METHOD_COLOURS["lee"])
+        (skel,), _ = self._add([(data, {"name": f"{layer.name} {method} skeleton", "kind": "labels",
+                                        "source": layer, "settings": plan["settings"],
+                                        "blending": "translucent_no_depth", "opacity": 0.9,
+                                        **skeleton_colour(data, colour)})])
         self.last_layers = [skel]
-        self._done(f"{method.capitalize()} skeleton of '{layer.name}'", f"{int(np.count_nonzero(data))} skeleton voxels")
+        empty = None
+        if not data.any():
+            threshold = plan["settings"]["threshold"]
+            if plan["kind"] == "map" and plan["range"][1] <= threshold:
+                empty = (f"The {method} skeleton of '{layer.name}' is empty: no value is above 'threshold' "
+                         f"{threshold:g} ({_values(plan)}); lower 'threshold'.")
+            else:
+                empty = ""
+        note = f"{int(np.count_nonzero(data))} skeleton voxels" + _kind_note(plan["kind"])
+        return f"{method.capitalize()} skeleton of '{layer.name}'", note, empty

@@ -1,0 +1,176 @@
+"""``soft-skeleton compare A B [C ...]``: a table, and optionally JSON and a figure."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..io import InputError, atomic_write
+from ._common import (
+    EXIT_OK,
+    FIGURE_EXTENSIONS,
+    MAX_CANDIDATES,
+    UsageError,
+    check_output,
+    library_function,
+    read_image,
+    same_file,
+    writing,
+)
+
+
+def _check_binary(array: np.ndarray, path: str) -> None:
+    if array.dtype.kind == "f" and not np.isin(array, (0, 1)).all():
+        raise InputError(
+            f"'{path}' is not a binary skeleton: floating-point values other than 0 and 1 "
+            "(threshold soft skeletons first, e.g. skeletonize --threshold 0.5)"
+        )
+
+
+def _fmt_betti(betti: Any) -> str:
+    try:
+        return "(" + ", ".join(str(int(v)) for v in betti) + ")"
+    except (TypeError, ValueError):
+        return str(betti)
+
+
+def _fmt_float(value: Any, digits: int = 4) -> str:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return "n/a" if not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def letters_for(n: int) -> list[str]:
+    return [chr(ord("B") + i) for i in range(n)]
+
+
+def _tolerance_line(result: Any, given: float | None) -> str:
+    text = f"tolerance: {_fmt_float(result.tolerance, 3)} {result.unit}"
+    if given is None:
+        text += " (default: 1.5 × the largest voxel spacing)" if result.spacing else " (default)"
+    return text
+
+
+def format_table(results: Sequence[Any], a: str, paths: Sequence[str], mask: str | None,
+                 tolerance: float | None = None) -> str:
+    """One column per skeleton: A, then the candidates B, C, ..."""
+    letters = letters_for(len(paths))
+    first = results[0]
+    unit = first.unit
+    lines = [f"A (reference): {a}"] + [f"{letter} (candidate): {p}" for letter, p in zip(letters, paths)]
+    if mask:
+        lines.append(f"mask: {mask}")
+    lines.append(_tolerance_line(first, tolerance))
+    rows = [
+        ("", "A", *letters),
+        ("skeleton voxels", str(first.n_reference), *(str(r.n_candidate) for r in results)),
+        (f"length ({unit})", _fmt_float(first.length_reference, 1),
+         *(_fmt_float(r.length_candidate, 1) for r in results)),
+        ("Betti numbers", _fmt_betti(first.betti_reference), *(_fmt_betti(r.betti_candidate) for r in results)),
+        ("voxels in both", "", *(str(r.n_both) for r in results)),
+        ("precision", "", *(_fmt_float(r.precision) for r in results)),
+        ("recall", "", *(_fmt_float(r.recall) for r in results)),
+        ("F1", "", *(_fmt_float(r.f1) for r in results)),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines.append("")
+    for row in rows:
+        cells = [f"{row[0]:<{widths[0]}}"] + [f"{c:>{w}}" for c, w in zip(row[1:], widths[1:])]
+        lines.append("  ".join(cells).rstrip())
+    lines.append("")
+    lines.append("precision: share of the candidate matched in A; recall: share of A matched in the candidate")
+    return "\n".join(lines)
+
+
+def _read_all(args: argparse.Namespace, paths: list[str], letters: list[str]):
+    choose = dict(series=args.series, channel=args.channel)
+    a, spacing_a = read_image(args.a, "A", **choose)
+    candidates = []
+    for letter, path in zip(letters, paths):
+        b, spacing_b = read_image(path, letter, **choose)
+        if a.shape != b.shape:
+            raise InputError(
+                f"shape mismatch: A '{args.a}' has shape {a.shape} but {letter} '{path}' has shape {b.shape}"
+            )
+        if spacing_a is not None and spacing_b is not None and not np.allclose(spacing_a, spacing_b):
+            warnings.warn(
+                f"A and {letter} have different voxel spacings ({spacing_a} and {spacing_b}); using A's",
+                stacklevel=1,
+            )
+        candidates.append(b)
+    mask = None
+    if args.mask is not None:
+        mask, _ = read_image(args.mask, "mask", **choose)
+        if mask.shape != a.shape:
+            raise InputError(
+                f"shape mismatch: mask '{args.mask}' has shape {mask.shape} but A '{args.a}' has shape {a.shape}"
+            )
+    _check_binary(a, args.a)
+    for b, path in zip(candidates, paths):
+        _check_binary(b, path)
+    return a, spacing_a, candidates, mask
+
+
+def _check_outputs(args: argparse.Namespace, paths: list[str]) -> None:
+    inputs = [args.a, *paths, args.mask]
+    if args.json_path is not None:
+        check_output(args.json_path, inputs, extensions=(".json",))
+    if args.figure_path is not None:
+        check_output(args.figure_path, inputs, extensions=FIGURE_EXTENSIONS)
+    if args.json_path is not None and args.figure_path is not None and same_file(args.json_path, args.figure_path):
+        raise InputError("--json and --figure name the same file")
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = list(args.b)
+    if len(paths) > MAX_CANDIDATES:
+        raise UsageError(f"compare takes at most {MAX_CANDIDATES} candidate skeletons; got {len(paths)}")
+    letters = letters_for(len(paths))
+    _check_outputs(args, paths)
+    a, spacing_a, candidates, mask = _read_all(args, paths, letters)
+
+    compare = library_function("compare", "metrics")
+    results = [compare(a, b, mask=mask, spacing=spacing_a, tolerance=args.tolerance) for b in candidates]
+
+    # everything is rendered in memory before any file is written
+    json_text = None
+    if args.json_path is not None:
+        if len(results) == 1:
+            payload = results[0].to_dict()
+        else:
+            payload = {
+                "reference": args.a,
+                "mask": args.mask,
+                "candidates": [{"letter": letter, "candidate": path, **r.to_dict()}
+                               for letter, path, r in zip(letters, paths, results)],
+            }
+        json_text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
+    figure_bytes = None
+    if args.figure_path is not None:
+        from ..figures import render_comparison_figure, render_side_by_side_figure
+
+        fmt = Path(args.figure_path).suffix.lower().lstrip(".")
+        names = [Path(args.a).name, *(Path(p).name for p in paths)]
+        if len(results) == 1:
+            figure_bytes = render_comparison_figure(a, candidates[0], results[0], mask=mask, spacing=spacing_a,
+                                                    names=tuple(names), fmt=fmt)
+        else:
+            figure_bytes = render_side_by_side_figure(a, candidates, results, mask=mask, spacing=spacing_a,
+                                                      names=names, fmt=fmt)
+    if json_text is not None:
+        with writing(args.json_path):
+            atomic_write(args.json_path, json_text)
+    if figure_bytes is not None:
+        with writing(args.figure_path):
+            atomic_write(args.figure_path, figure_bytes)
+    print(format_table(results, args.a, paths, args.mask, args.tolerance))
+    return EXIT_OK

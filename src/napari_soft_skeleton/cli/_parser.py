@@ -1,0 +1,187 @@
+"""The ``soft-skeleton`` argument parser (no heavy imports: ``--help`` is instant)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import (
+    MAX_CANDIDATES,
+    PROG,
+    UsageError,
+    index_type,
+    iterations_type,
+    tolerance_type,
+    unit_interval_type,
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser that raises instead of printing usage and exiting, so
+    that every error is reported as one line by :func:`main`."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        if message.endswith("required: COMMAND"):
+            message = "missing command: choose 'skeletonize', 'compare' or 'demo' (see soft-skeleton --help)"
+        raise UsageError(message)
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version("napari-soft-skeleton")
+    except (ImportError, PackageNotFoundError):  # pragma: no cover
+        from .. import __version__
+
+        return str(__version__)
+
+
+def _sample_names() -> list[str]:
+    from ..samples import list_samples  # NumPy and tifffile only
+
+    return list_samples()
+
+
+def _add_choosers(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--series", type=index_type, default=None, metavar="N",
+        help=f"read image series N (0, 1, ...) of a TIFF file that holds several; {what}",
+    )
+    parser.add_argument(
+        "--channel", type=index_type, default=None, metavar="N",
+        help=f"read channel N (0, 1, ...) of an RGB(A) or multi-channel TIFF; {what}",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``soft-skeleton`` argument parser."""
+    common = _Parser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback of unexpected errors")
+
+    parser = _Parser(
+        prog=PROG,
+        description=(
+            "Soft (clDice) and topology-preserving skeletons of tubular structures in "
+            "2D and 3D images (.tif, .tiff, .npy), and skeleton comparison."
+        ),
+        epilog="Run 'soft-skeleton COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of unexpected errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    sk = sub.add_parser(
+        "skeletonize",
+        parents=[common],
+        help="skeletonize a 2D/3D image",
+        description=(
+            "Skeletonize a 2D or 3D image and write the skeleton with the input's voxel "
+            "spacing. Boolean images and integer images with one nonzero value are masks; "
+            "integer images with several values are label images (each label is skeletonized "
+            "on its own and keeps its id); floating-point images are probability maps in "
+            "[0, 1]. With --normalize, any non-boolean image is an intensity image rescaled "
+            "to [0, 1] (use it for probability maps stored as 0-255 integers)."
+        ),
+    )
+    sk.add_argument("input", metavar="INPUT", help="input image (.tif, .tiff or .npy)")
+    sk.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                    help="output file (.tif, .tiff or .npy); replaced if it exists")
+    sk.add_argument(
+        "--method", choices=("soft", "topological", "lee", "zhang"), default="soft",
+        help="'soft': clDice soft skeleton (default); 'topological': topology-preserving "
+        "thinning that keeps every object; 'lee': scikit-image's thinning (Lee et al. 1994); "
+        "'zhang': scikit-image's 2D thinning",
+    )
+    sk.add_argument(
+        "--iterations", type=iterations_type, default=10, metavar="N|auto",
+        help="number of soft-skeleton iterations, or 'auto' to iterate until the skeleton at the "
+        "threshold cannot change any more (default: 10)",
+    )
+    thr = sk.add_mutually_exclusive_group()
+    thr.add_argument(
+        "--threshold", type=unit_interval_type, default=None, metavar="T",
+        help="a number in [0, 1]: the soft skeleton is binarized as value > T, and a probability-map "
+        "input is binarized the same way before every other method (topological, lee, zhang) "
+        "thins it (default: 0.5)",
+    )
+    thr.add_argument(
+        "--no-threshold", action="store_true",
+        help="write the soft skeleton as floating-point values instead of binarizing it "
+        "(masks and probability maps only)",
+    )
+    sk.add_argument("--per-slice", action="store_true",
+                    help="skeletonize each 2D slice along axis 0 of a 3D image separately "
+                    "(no effect on 2D images)")
+    sk.add_argument(
+        "--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+        help="torch device for the soft and topological skeletons (default: auto: CUDA, then MPS, then the CPU)",
+    )
+    sk.add_argument(
+        "--normalize", action="store_true",
+        help="treat the input as an intensity image and rescale it linearly to [0, 1] "
+        "(min to 0, max to 1): for integer probability maps (0-255) and float images "
+        "outside [0, 1]",
+    )
+    _add_choosers(sk, "required when the file holds several")
+    sk.add_argument("-q", "--quiet", action="store_true", help="do not show a progress bar")
+    sk.set_defaults(command_module="_skeletonize")
+
+    cmp_ = sub.add_parser(
+        "compare",
+        parents=[common],
+        help="compare two skeletons",
+        description=(
+            "Compare skeleton B (candidate) with skeleton A (reference): precision (share "
+            "of B within the tolerance of A), recall (share of A within the tolerance of "
+            "B), F1, Betti numbers and per-slice statistics along axis 0. Several candidates "
+            "(B C ...) are each compared with A and shown side by side in one table and one "
+            "figure. Nonzero voxels are skeleton voxels; floating-point files must contain "
+            "only 0 and 1."
+        ),
+    )
+    cmp_.add_argument("a", metavar="A", help="reference skeleton (.tif, .tiff or .npy)")
+    cmp_.add_argument(
+        "b", metavar="B", nargs="+",
+        help="candidate skeleton, same shape as A; give several (e.g. the soft and the topological "
+        f"skeleton, at most {MAX_CANDIDATES}) to compare each with A and see them side by side",
+    )
+    cmp_.add_argument("--mask", metavar="M", default=None,
+                      help="region of interest (same shape); only voxels where M is nonzero count")
+    cmp_.add_argument(
+        "--tolerance", type=tolerance_type, default=None, metavar="T",
+        help="matching distance, in the units of A's voxel spacing when A's file has one, else in "
+        "voxels (default: 1.5 times the largest voxel spacing, i.e. 1.5 voxels on isotropic data "
+        "and one step along the coarsest axis on anisotropic data)",
+    )
+    cmp_.add_argument("--json", dest="json_path", metavar="OUT.json", default=None,
+                      help="write all results (including per-slice arrays) as JSON")
+    cmp_.add_argument(
+        "--figure", dest="figure_path", metavar="OUT.png", default=None,
+        help="draw projections, each candidate's difference with A at the tolerance and per-slice "
+        "curves (.png, .pdf or .svg)",
+    )
+    _add_choosers(cmp_, "the same for every file")
+    cmp_.set_defaults(command_module="_compare")
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="open napari on a sample with the widgets (or, without a display, run the CLI on it)",
+        description=(
+            "Open napari on a sample volume with the plugin's widgets docked. On a machine "
+            "without a display, skeletonize the sample with the soft, Lee and topological "
+            "methods and compare them instead, writing the results to --out. "
+            f"Samples: {', '.join(_sample_names())}."
+        ),
+    )
+    demo.add_argument("--sample", default="vessel_256", metavar="NAME",
+                      help=f"sample name, one of: {', '.join(_sample_names())} (default: vessel_256)")
+    demo.add_argument("--out", default="out", help="output folder without a display (default: out)")
+    demo.add_argument("--no-gui", action="store_true", help="run the command-line job even with a display")
+    demo.add_argument("-q", "--quiet", action="store_true", help="do not show progress bars")
+    demo.set_defaults(command_module="_demo")
+    return parser
+
+
