@@ -32,6 +32,7 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/bench_soft_skeleton.py
 	$(BIN)/python benchmarks/bench_topological.py --thickness
+	$(BIN)/python benchmarks/bench_auto.py
 
 clean:
 	rm -rf $(VENV) $(OUT)

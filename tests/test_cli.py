@@ -656,6 +656,9 @@ def test_empty_skeleton_says_so(files, tmp_path, capsys):
 def test_compare_says_when_an_input_is_a_mask_not_a_skeleton(files, tmp_path, capsys):
     code, out, err = _run(["compare", files["tif"], files["ref"]], capsys)
     assert code == 0 and "does not look like a skeleton" in err and "skeletonize it first" in err
+    assert f"A '{files['tif']}' does not look like a skeleton" in err
+    code, out, err = _run(["compare", files["ref"], files["ref"], files["tif"]], capsys)
+    assert f"C '{files['tif']}' does not look like a skeleton" in err and err.count("does not look") == 1
 
 
 def test_compare_default_tolerance_is_physical_on_anisotropic_data(files, capsys):

@@ -659,14 +659,17 @@ def test_gradients_float32():
                 check_grads(img, it, ctx=f"grad f32 {kind}", seed=it)
 
 
-@pytest.mark.parametrize("shape", [(1, 1, 5, 6), (1, 2, 4, 5), (1, 1, 4, 4, 5), (2, 1, 3, 4, 4)])
-def test_gradcheck(shape):
+def _distinct_values(shape):
+    """Well separated distinct float64 values: no ties anywhere, and perturbations of 1e-6 change no argmin/argmax."""
     gen = torch.Generator().manual_seed(sum(shape))
-    # well separated distinct values: no ties anywhere, perturbations of 1e-6
-    # do not change any argmin/argmax
     n = int(np.prod(shape))
     perm = torch.randperm(n, generator=gen).to(torch.float64)
-    img = (perm / n + 0.01 * torch.rand(n, generator=gen, dtype=torch.float64) / n).reshape(shape)
+    return (perm / n + 0.01 * torch.rand(n, generator=gen, dtype=torch.float64) / n).reshape(shape)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 5, 6), (1, 2, 4, 5), (1, 1, 4, 4, 5), (2, 1, 3, 4, 4)])
+def test_gradcheck(shape):
+    img = _distinct_values(shape)
     for it in (0, 1, 2):
         x = img.clone().requires_grad_(True)
         assert torch.autograd.gradcheck(
@@ -915,12 +918,7 @@ def test_third_order_matches_naive(shape, kind):
 
 @pytest.mark.parametrize("shape", [(1, 1, 5, 6), (1, 1, 4, 4, 5)])
 def test_gradgradcheck(shape):
-    gen = torch.Generator().manual_seed(sum(shape))
-    # distinct, well separated values, as in test_gradcheck: small
-    # perturbations change no argmin/argmax, so the gradient is smooth there
-    n = int(np.prod(shape))
-    perm = torch.randperm(n, generator=gen).to(torch.float64)
-    img = (perm / n + 0.01 * torch.rand(n, generator=gen, dtype=torch.float64) / n).reshape(shape)
+    img = _distinct_values(shape)  # (the gradient is smooth there too)
     for it in (0, 1, 2):
         x = img.clone().requires_grad_(True)
         assert torch.autograd.gradgradcheck(

@@ -54,31 +54,30 @@ def _soft_map(image: np.ndarray, iterations, per_slice, device, progress, auto_t
     With ``'auto'`` the loop ends at the first of: the eroded image is
     constant (nothing more can change), :class:`ThresholdStop` (the map
     thresholded at ``auto_threshold`` cannot change any more), or the cap
-    ``2 (depth + 1)``, ``depth`` being the largest city-block distance of a
-    voxel of ``image > auto_threshold`` to the rest: the thickest structure
-    above the threshold is eroded away after ``depth`` iterations (a mask
-    needs ``depth - 1``), and as many again leave room for the soft ramp
-    around it.  On probability maps the exact rule fires first; reaching the
-    cap means texture below the threshold (an intensity image) could still
-    add voxels, and a warning says so.  Slice stacks (``per_slice``) share
-    one count, the largest any slice needs.
+    ``max(8, 2 (depth + 1))``, ``depth`` being the largest city-block
+    distance of a voxel of ``image > auto_threshold`` to the rest: the
+    thickest structure above the threshold is eroded away after ``depth``
+    iterations (a mask needs ``depth - 1``), and as many again leave room for
+    the soft ramp around it.  On probability maps the exact rule fires first
+    (the depth is then never computed); reaching the cap means texture below
+    the threshold (an intensity image) could still add voxels, and a warning
+    says so.  Slice stacks (``per_slice``) share one count, the largest any
+    slice needs.
     """
     batch = image if per_slice else image[None]
-    stop, capped = None, False
+    stop = None
     if iterations == "auto":
         k = _auto_cap(batch.shape[1:])
-        stop = ThresholdStop(auto_threshold)
-        cap = 2 * (_depth(batch > auto_threshold) + 1)
-        if cap < k:
-            k, capped = cap, True
+        prog = _Progress(progress, min(k, _AutoStop.LAZY_FROM))
+        stop = _AutoStop(auto_threshold, batch, prog)
     else:
         k = int(iterations)
-    prog = _Progress(progress, k)
+        prog = _Progress(progress, k)
     out, used = _run_soft(batch, k, device, prog, stop)
-    if capped and used >= k and not stop.fired:
+    if stop is not None and stop.capped:
         warnings.warn(
-            f"iterations='auto' stopped after {k} iterations, the thickness of the structures above "
-            f"the threshold {auto_threshold:g}; more iterations could still add skeleton voxels from "
+            f"iterations='auto' stopped after {used} iterations, twice the thickness of the structures "
+            f"above the threshold {auto_threshold:g}; more iterations could still add skeleton voxels from "
             "texture below it (is this a probability map?)",
             UserWarning,
             stacklevel=3,
@@ -86,6 +85,28 @@ def _soft_map(image: np.ndarray, iterations, per_slice, device, progress, auto_t
     if progress is not None:
         progress(prog.total, prog.total)
     return out.reshape(image.shape), used
+
+
+class _AutoStop(ThresholdStop):
+    """:class:`ThresholdStop`, plus the cap of :func:`_soft_map`, computed only when it may matter."""
+
+    #: Iterations before the cap is worked out (and its smallest value).
+    LAZY_FROM = 8
+
+    def __init__(self, threshold: float, batch: np.ndarray, progress: _Progress):
+        super().__init__(threshold)
+        self.batch, self.progress = batch, progress
+        self.calls, self.cap, self.capped = 0, None, False
+
+    def __call__(self, skel, nxt) -> bool:
+        self.calls += 1
+        if super().__call__(skel, nxt):
+            return True
+        if self.cap is None and self.calls >= self.LAZY_FROM:
+            self.cap = max(self.LAZY_FROM, 2 * (_depth(self.batch > self.threshold) + 1))
+            self.progress.total = self.cap
+        self.capped = self.cap is not None and self.calls >= self.cap
+        return self.capped
 
 
 def _depth(batch: np.ndarray) -> int:
@@ -109,23 +130,27 @@ def _depth(batch: np.ndarray) -> int:
 
 #: A float map with more voxels than this between 0.1 and 0.9 looks like intensities.
 _MID_FRACTION = 0.25
+#: Voxels looked at for that (a regular sample of the image).
+_SAMPLE = 1 << 20
 
 
 def _warn_if_intensity(original: np.ndarray, image: np.ndarray, normalize: bool) -> None:
     """Warn when the soft skeleton is asked of what looks like a raw intensity image."""
-    lo, hi = float(original.min()), float(original.max())
-    two_valued = bool(np.all((original == lo) | (original == hi)))
-    if two_valued:
+    flat = image.reshape(-1)
+    sample = flat[:: max(1, flat.size // _SAMPLE)]  # (a heuristic: a regular sample is plenty)
+    mid = float(np.count_nonzero((sample > 0.1) & (sample < 0.9))) / sample.size
+    if mid <= _MID_FRACTION:  # a probability map is mostly near 0 or 1; intensities are not
         return
-    mid = float(np.count_nonzero((image > 0.1) & (image < 0.9))) / image.size
-    if mid > _MID_FRACTION:  # a probability map is mostly near 0 or 1; intensities are not
-        why = f"{mid:.0%} of its voxels lie between 0.1 and 0.9"
-        if normalize and (lo < 0 or hi > 1):
-            why += f" after rescaling [{lo:g}, {hi:g}] to [0, 1]"
-        warnings.warn(
-            f"the input looks like a raw intensity image, not a probability map ({why}); the soft "
-            "skeleton of intensities follows their texture and noise — threshold or segment it first "
-            "(e.g. method='topological' with a threshold), or give a probability map",
-            UserWarning,
-            stacklevel=3,
-        )
+    lo, hi = float(original.min()), float(original.max())
+    if np.all((original == lo) | (original == hi)):  # two values: a mask, whatever they are
+        return
+    why = f"{mid:.0%} of its voxels lie between 0.1 and 0.9"
+    if normalize and (lo < 0 or hi > 1):
+        why += f" after rescaling [{lo:g}, {hi:g}] to [0, 1]"
+    warnings.warn(
+        f"the input looks like a raw intensity image, not a probability map ({why}); the soft "
+        "skeleton of intensities follows their texture and noise — threshold or segment it first "
+        "(e.g. method='topological' with a threshold), or give a probability map",
+        UserWarning,
+        stacklevel=3,
+    )

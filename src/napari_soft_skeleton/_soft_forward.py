@@ -129,9 +129,9 @@ class ThresholdStop:
     steps after ``k`` can still add to voxel ``v`` sums to at most
     ``img_{k+1}(v) - m``, with ``m`` the image's minimum (the eroded images
     only fall towards it).  The skeleton never decreases.  So once every voxel
-    at or below the threshold has ``skel(v) + img_{k+1}(v) - m <= threshold``
-    (or ``img_{k+1}(v) == m``: nothing more can reach it), the thresholded
-    result is final.  A margin of ``1e-6`` guards against rounding.
+    at or below the threshold has ``skel(v) + img_{k+1}(v) - m <= threshold``,
+    the thresholded result is final.  A margin of ``1e-6`` guards against
+    rounding.
 
     ``fired`` tells afterwards whether the rule stopped the loop.  Inputs are
     assumed to lie in [0, 1] (probability maps).
@@ -141,24 +141,31 @@ class ThresholdStop:
         self.threshold = float(threshold)
         self.margin = float(margin)
         self.fired = False
+        self._low = None  # the minimum of each image of the batch, found on the first call
 
     def __call__(self, skel: torch.Tensor, nxt: torch.Tensor) -> bool:
+        # Four passes over the volume: s + n, s > t, masking, max.  Voxels whose eroded value is already
+        # the minimum are not singled out (what can reach them is exactly 0): counting them is only
+        # conservative, the loop may then run an iteration longer, never stop too early.
         t = self.threshold
+        batch = skel.shape[0]
         if skel.device.type == "cpu" and skel.dtype in _NUMPY_FLOATS:  # NumPy: several times faster here
-            flat_s = skel.numpy().reshape(skel.shape[0], -1)
-            flat_n = nxt.numpy().reshape(nxt.shape[0], -1)
-            low = flat_n.min(axis=1, keepdims=True)
-            reach = flat_s + (flat_n - low)
-            reach[(flat_s > t) | (flat_n == low)] = 0  # final already, or nothing more can reach it
-            top = float(reach.max())
+            flat_s = skel.numpy().reshape(batch, -1)
+            flat_n = nxt.numpy().reshape(batch, -1)
+            if self._low is None:  # (every eroded level keeps the input's minimum)
+                self._low = flat_n.min(axis=1)
+            reach = np.add(flat_s, flat_n)
+            np.putmask(reach, flat_s > t, -np.inf)  # in the skeleton already: final
+            top = reach.max(axis=1) - self._low
         else:
-            flat_s = skel.reshape(skel.shape[0], -1)
-            flat_n = nxt.reshape(nxt.shape[0], -1)
-            low = flat_n.amin(dim=1, keepdim=True)
-            reach = flat_s + (flat_n - low)
-            reach.masked_fill_((flat_s > t) | (flat_n == low), 0)
-            top = float(reach.amax())
-        self.fired = top <= t - self.margin
+            flat_s = skel.reshape(batch, -1)
+            flat_n = nxt.reshape(batch, -1)
+            if self._low is None:
+                self._low = flat_n.amin(dim=1)
+            reach = flat_s + flat_n
+            reach.masked_fill_(flat_s > t, -float("inf"))
+            top = (reach.amax(dim=1) - self._low).cpu().numpy()
+        self.fired = bool(np.all(top <= t - self.margin))
         return self.fired
 
 

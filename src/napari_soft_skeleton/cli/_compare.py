@@ -139,7 +139,17 @@ def run(args: argparse.Namespace) -> int:
     a, spacing_a, candidates, mask = _read_all(args, paths, letters)
 
     compare = library_function("compare", "metrics")
-    results = [compare(a, b, mask=mask, spacing=spacing_a, tolerance=args.tolerance) for b in candidates]
+    results = []
+    for i, (letter, path, b) in enumerate(zip(letters, paths, candidates)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results.append(compare(a, b, mask=mask, spacing=spacing_a, tolerance=args.tolerance))
+        for w in caught:  # name the files: "the candidate" is B, C, ...; A's warning once
+            text = str(w.message)
+            if "the reference " in text and i > 0:
+                continue
+            text = text.replace("the reference ", f"A '{args.a}' ").replace("the candidate ", f"{letter} '{path}' ")
+            warnings.warn(text, w.category, stacklevel=1)
 
     # everything is rendered in memory before any file is written
     json_text = None
