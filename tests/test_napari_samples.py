@@ -10,7 +10,7 @@ npe2 = pytest.importorskip("npe2")
 
 from napari.layers import Image, Labels
 
-from napari_soft_skeleton._napari._sample_data import MASK_COLOUR
+from napari_soft_skeleton.palette import MASK_COLOUR
 from napari_soft_skeleton.palette import METHOD_COLOURS, rgb
 from napari_soft_skeleton.samples import list_samples, load_sample
 

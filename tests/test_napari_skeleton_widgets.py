@@ -22,6 +22,7 @@ from napari.utils import progress as napari_progress
 from napari.utils.notifications import NotificationSeverity, notification_manager
 
 import napari_soft_skeleton._napari._common as common_mod
+import napari_soft_skeleton._napari._jobs as jobs_mod
 import napari_soft_skeleton._napari._skeleton_widgets as widgets_mod
 from napari_soft_skeleton.palette import METHOD_COLOURS, rgb
 from napari_soft_skeleton.skeletonize import (
@@ -106,7 +107,7 @@ def notes(monkeypatch):
     # manager becomes a notification (instead of only a print to stderr).
     monkeypatch.setattr(notification_manager, "catch_error", True)
     record = Notes()
-    for module in (widgets_mod, common_mod):
+    for module in (widgets_mod, jobs_mod):  # (the widgets, and the Job that reports errors)
         original_error, original_info = module.show_error, module.show_info
 
         def error(message, _original=original_error):

@@ -118,12 +118,7 @@ def _depth(batch: np.ndarray) -> int:
     if not batch.any():
         return 0
     metric = np.zeros((3,) * batch.ndim, bool)  # the city-block cross, nothing along the batch axis
-    metric[(1,) * batch.ndim] = True
-    for axis in range(1, batch.ndim):
-        for side in (0, 2):
-            index = [1] * batch.ndim
-            index[axis] = side
-            metric[tuple(index)] = True
+    metric[1] = ndi.generate_binary_structure(batch.ndim - 1, 1)
     box = tuple(slice(max(int(a.min()) - 1, 0), int(a.max()) + 2) for a in np.nonzero(batch))
     return int(ndi.distance_transform_cdt(batch[box], metric=metric).max())
 

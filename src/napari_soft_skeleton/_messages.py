@@ -21,9 +21,6 @@ CLI = {
     "method='topological'": "--method topological",
     "method='zhang'": "--method zhang",
     "method='lee'": "--method lee",
-    "series=N": "--series N",
-    "channel=N": "--channel N",
-    "fill_holes=True": "--fill-holes",
 }
 
 #: Keyword phrases of library messages → the napari widgets' controls.
@@ -37,9 +34,6 @@ NAPARI = {
     "method='topological'": "method 'topological'",
     "method='zhang'": "method 'zhang'",
     "method='lee'": "method 'lee'",
-    "series=N": "a single series (open it with a reader that splits series)",
-    "channel=N": "a single channel (split the channels in napari first)",
-    "fill_holes=True": "'fill holes'",
 }
 
 

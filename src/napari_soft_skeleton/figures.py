@@ -30,7 +30,8 @@ import numpy as np
 from . import palette
 from .metrics import DIFFERENCE_CANDIDATE_ONLY, DIFFERENCE_REFERENCE_ONLY, difference_labels
 
-__all__ = ["render_comparison_figure", "render_side_by_side_figure", "draw_per_slice", "difference_rgb"]
+__all__ = ["render_comparison_figure", "render_side_by_side_figure", "draw_per_slice", "agreement_curve",
+           "difference_rgb"]
 
 _MISSED = palette.rgb(palette.DIFFERENCE_COLOURS["reference only"])
 _EXTRA = palette.rgb(palette.DIFFERENCE_COLOURS["candidate only"])
@@ -102,6 +103,22 @@ def _difference_legend(ax, letter: str) -> None:
     )
 
 
+def agreement_curve(ax, result: Any, colour: str, label: str, **line) -> bool:
+    """One candidate's per-slice agreement on ``ax``; True if it has sparse slices.
+
+    Sparse slices (``per_slice["sparse"]``: a voxel or two) are left out of the
+    line and drawn as hollow markers, so one unmatched voxel does not pull the
+    line down to 0.  ``line``: keyword arguments of the line (marker, widths).
+    """
+    agreement = np.asarray(result.per_slice["agreement"], dtype=float)
+    sparse = np.asarray(result.per_slice.get("sparse", np.zeros(agreement.shape, bool)), dtype=bool)
+    x = np.arange(agreement.size)
+    ax.plot(x, np.where(sparse, np.nan, agreement), color=colour, label=label, **line)
+    if sparse.any():
+        ax.plot(x[sparse], agreement[sparse], ls="none", marker="o", ms=4, mfc="none", mec=colour, alpha=0.8)
+    return bool(sparse.any())
+
+
 def draw_per_slice(ax_counts, ax_agreement, results: Sequence[Any], letters: Sequence[str],
                    colours: Sequence[str], *, is3d: bool = True, legend: bool = True) -> None:
     """Voxels per slice (A and each candidate) and per-slice agreement, on two given axes.
@@ -132,15 +149,8 @@ def draw_per_slice(ax_counts, ax_agreement, results: Sequence[Any], letters: Seq
 
     any_sparse = False
     for letter, colour, r in zip(letters, colours, results):
-        agreement = np.asarray(r.per_slice["agreement"], dtype=float)
-        sparse = np.asarray(r.per_slice.get("sparse", np.zeros(n, bool)), dtype=bool)
-        solid = np.where(sparse, np.nan, agreement)
-        ax_agreement.plot(x, solid, color=colour, marker=marker, ms=3, lw=1.3,
-                          label=f"{letter} (F1 {_fmt(r.f1)})")
-        if sparse.any():
-            any_sparse = True
-            ax_agreement.plot(x[sparse], agreement[sparse], ls="none", marker="o", ms=4, mfc="none",
-                              mec=colour, alpha=0.8)
+        any_sparse |= agreement_curve(ax_agreement, r, colour, f"{letter} (F1 {_fmt(r.f1)})",
+                                      marker=marker, ms=3, lw=1.3)
     if len(results) == 1 and math.isfinite(float(first.f1)):
         ax_agreement.axhline(float(first.f1), color="0.4", ls=":", lw=1.0)
     if any_sparse:

@@ -29,6 +29,7 @@ __all__ = [
     "OKABE_ITO",
     "METHOD_COLOURS",
     "REFERENCE_COLOUR",
+    "MASK_COLOUR",
     "CANDIDATE_COLOURS",
     "DIFFERENCE_COLOURS",
     "DIFFERENCE_LABELS",
@@ -60,6 +61,9 @@ METHOD_COLOURS = {
 
 #: The reference skeleton A (Lee's colour: Lee is the default reference).
 REFERENCE_COLOUR = METHOD_COLOURS["lee"]
+
+#: Masks (the samples', and the explorer's eroded input): a neutral grey that no method or difference uses.
+MASK_COLOUR = "#BBBBBB"
 
 #: Candidates B, C, ... whose method is unknown, in order.
 CANDIDATE_COLOURS = (

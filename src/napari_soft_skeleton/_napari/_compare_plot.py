@@ -18,6 +18,7 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..figures import agreement_curve
 from ..metrics import SPARSE_SLICE_VOXELS, SkeletonComparison
 from ..palette import REFERENCE_COLOUR
 
@@ -61,16 +62,9 @@ class PerSlicePlot:
         n = len(results[0].per_slice["agreement"])
         x = np.arange(n)
         any_sparse = False
-        for letter, name, colour, r in zip(letters, names, colours, results):
-            agreement = np.asarray(r.per_slice["agreement"], dtype=float)
-            sparse = np.asarray(r.per_slice.get("sparse", np.zeros(n, bool)), dtype=bool)
-            line = np.where(sparse, np.nan, agreement)
-            top.plot(x, line, color=colour, marker="o", markersize=2.5, lw=1.2,
-                     label=f"{letter} (F1 {r.f1:.3f})" if several else f"{letter} per slice")
-            if sparse.any():
-                any_sparse = True
-                top.plot(x[sparse], agreement[sparse], ls="none", marker="o", markersize=4,
-                         markerfacecolor="none", markeredgecolor=colour, markeredgewidth=0.9)
+        for letter, colour, r in zip(letters, colours, results):
+            any_sparse |= agreement_curve(top, r, colour, f"{letter} (F1 {r.f1:.3f})" if several
+                                          else f"{letter} per slice", marker="o", markersize=2.5, lw=1.2)
             if not several:
                 top.axhline(r.f1, color=colour, lw=1, ls="--", label=f"overall F1 {r.f1:.3f}")
         if any_sparse:

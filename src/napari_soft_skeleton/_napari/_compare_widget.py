@@ -31,7 +31,8 @@ from qtpy.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QPushButton, QVB
 from ..metrics import SkeletonComparison
 from ..palette import METHOD_COLOURS, REFERENCE_COLOUR, candidate_colour
 from . import _compare_export as export
-from ._common import CANCELLED, Job, UserError, status_label
+from ._common import CANCELLED, UserError, status_label
+from ._jobs import Job
 from ._compare_grid import SideBySide, view_titles
 from ._compare_layers import go_to_slice, put_differences, skeleton_method, slice_index, time_point
 from ._compare_pickers import LayerPickers, disconnect_all

@@ -13,10 +13,9 @@ from magicgui.widgets import ComboBox, Container, PushButton, Slider, SpinBox
 from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
 
-from ..palette import METHOD_COLOURS
+from ..palette import MASK_COLOUR, METHOD_COLOURS
 from ._common import (
     METADATA_KEY,
-    Job,
     UserError,
     default_layer,
     fade_in,
@@ -26,6 +25,7 @@ from ._common import (
     status_label,
     swatch,
 )
+from ._jobs import Job
 from ._explorer_steps import (  # noqa: F401 - re-exported
     MAX_FLOAT_STORE_BYTES,
     ExplorerSteps,
@@ -34,7 +34,6 @@ from ._explorer_steps import (  # noqa: F401 - re-exported
     explorer_input,
     float_store_bytes,
 )
-from ._sample_data import MASK_COLOUR
 
 __all__ = [
     "MAX_FLOAT_STORE_BYTES",

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from functools import partial
 
+from ..palette import MASK_COLOUR
 from ..samples import load_sample
 
-#: The sample mask's colour: a neutral grey that no method or difference uses.
-MASK_COLOUR = "#BBBBBB"
 #: The true centerline's colour (hidden at first).
 CENTERLINE_COLOUR = "#FFFFFF"
 

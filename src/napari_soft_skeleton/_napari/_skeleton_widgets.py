@@ -27,7 +27,6 @@ from ..palette import METHOD_COLOURS
 from ..skeletonize import available_devices, skeletonize
 from ._common import (
     METADATA_KEY,
-    Job,
     UserError,
     default_layer,
     image_input,
@@ -40,8 +39,8 @@ from ._common import (
     shown,
     skeleton_colour,
     status_label,
-    warm_up,
 )
+from ._jobs import Job, warm_up
 
 _MODES = {"3D": False, "per-slice 2D": True}
 #: Methods whose skeletons are one voxel thin: drawn over the thick soft skeleton.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import math
 import os
@@ -224,24 +225,17 @@ class ProgressBar:
             self.bar = None
 
 
+@contextlib.contextmanager
 def writing(path: str):
-    """Context manager: an ``OSError`` while writing ``path`` becomes one line naming ``path``.
+    """An ``OSError`` while writing ``path`` becomes one line naming ``path``.
 
     (The library writes to a temporary file next to it first; its name means
     nothing to the user.)
     """
-    return _Writing(path)
-
-
-class _Writing:
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, exc, tb) -> bool:  # noqa: ANN001
-        if exc is None or isinstance(exc, InputError) or not isinstance(exc, OSError):
-            return False
+    try:
+        yield
+    except InputError:
+        raise
+    except OSError as exc:
         reason = exc.strerror or one_line(exc) or type(exc).__name__
-        raise InputError(f"cannot write '{self.path}': {reason}") from exc
+        raise InputError(f"cannot write '{path}': {reason}") from exc
