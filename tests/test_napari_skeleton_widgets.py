@@ -831,3 +831,49 @@ def test_picker_follows_a_renamed_layer(make_napari_viewer):
     names = [widget.layer.native.itemText(i) for i in range(widget.layer.native.count())]
     assert "after" in names and "before" not in names
     assert widget.layer.value.name == "after"
+
+
+def test_fill_holes_checkbox(make_napari_viewer, qtbot, notes):
+    """'fill holes' is passed to skeletonize: a hollow cell around a nucleus (Labels) becomes one tree,
+    the nucleus absorbed (said in the status line); a hollow ball (Image) gives a point; the unfilled
+    layers stay beside the filled ones."""
+    from napari_soft_skeleton import betti_numbers
+
+    grid = np.indices((21, 21, 21))
+    r = np.sqrt(sum((g - 10) ** 2 for g in grid))
+    labels = np.zeros((21, 21, 21), np.uint16)
+    labels[(r <= 9) & (r > 5)] = 1
+    labels[r <= 3] = 2
+    viewer = make_napari_viewer()
+    cells = viewer.add_labels(labels, name="cells")
+    shell = viewer.add_image(((r <= 9) & (r > 5)).astype(np.float32), name="shell")
+    widget = dock(viewer, "Reference skeleton")
+    assert widget.fill_holes.value is False and "cavities" in widget.fill_holes.tooltip
+    widget.layer.value = cells
+    widget.method.value = "topological"
+    run_and_wait(qtbot, widget)
+    (plain,) = widget.last_layers
+    assert set(np.unique(plain.data)) == {0, 1, 2}
+    widget.fill_holes.value = True
+    run_and_wait(qtbot, widget)
+    (filled,) = widget.last_layers
+    assert filled.name == "cells topological skeleton (holes filled)" and plain in viewer.layers
+    with pytest.warns(UserWarning):
+        expected = skeletonize(labels, "topological", fill_holes=True)
+    np.testing.assert_array_equal(filled.data, expected)
+    assert set(np.unique(filled.data)) == {0, 1}
+    assert betti_numbers(filled.data == 1) == (1, 0, 0)
+    assert "ids 2" in widget.status.value and notes.errors == []
+    np.testing.assert_array_equal(cells.data, labels)
+    widget.layer.value = shell
+    run_and_wait(qtbot, widget)
+    (ball,) = widget.last_layers
+    assert betti_numbers(ball.data) == (1, 0, 0) and np.count_nonzero(ball.data) <= 3
+    # the soft widget too
+    soft = dock(viewer, "Soft skeleton")
+    soft.layer.value = shell
+    soft.fill_holes.value = True
+    run_and_wait(qtbot, soft)
+    assert soft.last_layers[-1].name.endswith("(holes filled)")
+    assert betti_numbers(np.asarray(soft.last_layers[-1].data) != 0)[2] == 0
+    assert notes.errors == []

@@ -137,23 +137,6 @@ def _enter(v, strides, dims):
 
 
 @njit(cache=True, nogil=True)
-def _keep_border(flat, foreground, face_offsets, state, strides, dims):
-    """Keep (in place, at its start) the voxels of ``foreground`` that have a face neighbour of
-    another value, entered in ``state``; returns how many."""
-    n = 0
-    for j in range(foreground.shape[0]):
-        i = foreground[j]
-        c = flat[i]
-        for g in range(face_offsets.shape[0]):
-            if flat[i + face_offsets[g]] != c:
-                foreground[n] = i
-                state[i] = _enter(i, strides, dims)
-                n += 1
-                break
-    return n
-
-
-@njit(cache=True, nogil=True)
 def _candidates(flat, front, n_front, state, off, offsets, starts, cand):
     """Drop the deleted voxels from ``front[:n_front]``; list the sub-sweep's candidates in
     ``cand`` and count them per subfield into ``starts[1:]``: background (another label) on
@@ -221,13 +204,45 @@ def _delete(flat, order, front, n_front, state, offsets, face_offsets, ndim, mem
     return removed, n_front
 
 
+@njit(cache=True, nogil=True)
+def _count_border(flat, face_offsets):
+    """How many foreground voxels of ``flat`` have a face neighbour of another value."""
+    n = 0
+    for i in range(flat.shape[0]):
+        c = flat[i]
+        if c == 0:
+            continue
+        for g in range(face_offsets.shape[0]):
+            if flat[i + face_offsets[g]] != c:
+                n += 1
+                break
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _list_border(flat, face_offsets, state, strides, dims, front):
+    """Those voxels, in index order, into ``front`` and entered in ``state``; returns how many."""
+    n = 0
+    for i in range(flat.shape[0]):
+        c = flat[i]
+        if c == 0:
+            continue
+        for g in range(face_offsets.shape[0]):
+            if flat[i + face_offsets[g]] != c:
+                front[n] = i
+                state[i] = _enter(i, strides, dims)
+                n += 1
+                break
+    return n
+
+
 def border(flat, face_offsets, state, strides, dims):
-    """The foreground voxels of ``flat`` with a face neighbour of another value, entered in
-    ``state``: ``(front, n)``, the first ``n`` entries of ``front`` (room left for more)."""
-    front = np.flatnonzero(flat != 0)
-    n = _keep_border(flat, front, face_offsets, state, strides, dims)
-    room = 2 * n + 1024
-    return (front[:room].copy() if len(front) > 2 * room else front), n
+    """The foreground voxels of ``flat`` with a face neighbour of another value, in index order,
+    entered in ``state``: ``(front, n)``, the first ``n`` entries of ``front`` (room left for more).
+    Counted first, then listed: no list of all the foreground voxels (1 GB for a dense 512³)."""
+    n = _count_border(flat, face_offsets)
+    front = np.empty(2 * n + 1024, np.int64)
+    return front, _list_border(flat, face_offsets, state, strides, dims, front)
 
 
 def sweep(flat, front, n_front, state, offsets, face_offsets, ndim, memo):

@@ -18,6 +18,7 @@ from ._devices import _is_out_of_memory, available_devices, resolve_device  # no
 from ._front_soft import _run_soft, _soft_map, _warn_if_intensity
 from ._front_thin import _some, _thin, _topological, _warn_dropped
 from ._progress import ProgressCallback, _Progress
+from ._spacing import check_spacing
 
 __all__ = ["skeletonize", "METHODS", "resolve_device", "available_devices"]
 
@@ -66,14 +67,7 @@ def _check_options(method, iterations, threshold, spacing, ndim, auto_threshold=
             raise ValueError(f"{name} must be a number in [0, 1] or None; got {value!r}")
     if progress is not None and not callable(progress):
         raise ValueError(f"progress must be a callable progress(done, total) or None; got {type(progress).__name__}")
-    if spacing is not None:
-        try:
-            spacing = tuple(float(s) for s in spacing)
-        except TypeError as err:
-            raise ValueError(f"spacing must be a sequence of {ndim} positive numbers; got {spacing!r}") from err
-        if len(spacing) != ndim or not all(np.isfinite(s) and s > 0 for s in spacing):
-            raise ValueError(f"spacing must be {ndim} positive numbers, one per axis; got {spacing!r}")
-    return spacing
+    return check_spacing(spacing, ndim)
 
 
 def _as_probability(arr: np.ndarray, normalize: bool) -> np.ndarray:
@@ -113,6 +107,8 @@ def skeletonize(
     return_iterations: bool = False,
     progress: ProgressCallback | None = None,
     auto_threshold: float | None = None,
+    fill_holes: bool = False,
+    spurs: str = "prune",
 ):
     """Skeletonize a 2-D or 3-D mask, probability map or label image.
 
@@ -160,7 +156,9 @@ def skeletonize(
     spacing : sequence of float, optional
         Voxel spacing (z, y, x).  The skeletons are computed on the voxel grid;
         the spacing is checked, and strongly anisotropic volumes (ratio ≥ 3)
-        processed in 3-D get a warning suggesting ``per_slice=True``.
+        processed in 3-D get a warning suggesting ``per_slice=True``.  The
+        topological method's spur pruning measures its lengths and radii in
+        these units (the in-plane ones with ``per_slice=True``).
     device : str or torch.device, optional
         Torch device for the soft and topological skeletons: ``None``/``'auto'``
         picks CUDA, then MPS, then CPU (the result is the same on every
@@ -179,6 +177,34 @@ def skeletonize(
         With ``iterations='auto'`` and ``threshold=None`` on a float map: the
         threshold at which the returned map must be final (default 0.5), e.g.
         the one a viewer will binarize it at.
+    spurs : {'prune', 'keep'}, optional
+        ``method='topological'`` only.  ``'prune'`` (default): delete the
+        spurs that surface bumps grow — a terminal branch whose length, less
+        the drop of the distance to the background from its junction to its
+        tip, is below the junction's distance to the background (it protrudes
+        less than the local radius beyond the surface); each junction keeps two
+        branches, branches leaving the image stay, topology is kept, the same
+        on every device.  ``'keep'``: every end point the thinning met (the
+        output before this option).
+    fill_holes : bool, optional
+        Fill every cavity first, so that a hollow object gives a tree (curves)
+        rather than a closed surface around each cavity — one tree per neuron
+        of a segmentation.  A cavity (in 2-D a hole) is what an object
+        encloses: the voxels not connected to the outside of the image by a
+        path of face-adjacent voxels (6-connected in 3-D, 4-connected in 2-D)
+        outside the object.  Tunnels (the hole of a torus) are not cavities
+        and stay loops.  In a label image every label is filled on its own,
+        as if alone, and a voxel it encloses takes its id whatever it held,
+        background or another label: a label lying wholly inside another's
+        cavity (say a nucleus segmented apart from its cell) is absorbed and
+        gets no skeleton of its own, as with kimimaro's ``fill_holes`` (a
+        warning names such labels).  Labels that enclose each other are
+        filled one after the other, the largest (most voxels, then the larger
+        id) first, each in the image the previous ones left, so that no label
+        of the filled image has a cavity.  With ``per_slice=True`` each
+        slice's 2-D holes are filled; in a float map, the cavities of
+        ``map > threshold`` (``auto_threshold`` or 0.5 when ``threshold`` is
+        None) are set to 1.  ``data`` itself is never modified.
 
     Returns
     -------
@@ -203,7 +229,8 @@ def skeletonize(
         image rather than a probability map (values rescaled by
         ``normalize``, or most voxels between 0.1 and 0.9); when ``'auto'``
         reached its cap; when scikit-image's thinning dropped whole objects;
-        for strongly anisotropic spacing in 3-D.
+        for strongly anisotropic spacing in 3-D; when ``fill_holes`` absorbed
+        labels enclosed by other labels.
 
     See Also
     --------
@@ -221,6 +248,8 @@ def skeletonize(
     """
     arr = _check_array(data)
     spacing = _check_options(method, iterations, threshold, spacing, arr.ndim, auto_threshold, progress)
+    if spurs not in ("prune", "keep"):
+        raise ValueError(f"spurs must be 'prune' or 'keep'; got {spurs!r}")
     if method == "zhang" and arr.ndim == 3 and not per_slice:
         raise ValueError("method='zhang' is 2-D only; use per_slice=True for a 3-D volume")
     per_slice = bool(per_slice) and arr.ndim == 3
@@ -235,7 +264,9 @@ def skeletonize(
     if arr.dtype.kind in "iu":
         if arr.dtype.kind == "i" and arr.min() < 0:
             raise ValueError("label images must be non-negative integers (0 is background)")
-        result, used = _skeletonize_labels(arr, method, iterations, per_slice, device, progress)
+        if fill_holes:
+            arr = _filled(arr, per_slice)
+        result, used = _skeletonize_labels(arr, method, iterations, per_slice, device, progress, spurs, spacing)
     else:
         if arr.dtype == bool:
             image = arr
@@ -248,7 +279,10 @@ def skeletonize(
                     )
                 image = image > threshold
         if image.dtype == bool:
-            skel, used = _skeletonize_mask(image, method, iterations, per_slice, device, progress)
+            if fill_holes:
+                image = _filled(image, per_slice)
+            skel, used = _skeletonize_mask(image, method, iterations, per_slice, device, progress, spurs=spurs,
+                                           spacing=spacing)
             result = skel
             if method == "soft" and threshold is None:
                 result = skel.astype(np.float32)
@@ -258,12 +292,25 @@ def skeletonize(
             if method == "soft":
                 _warn_if_intensity(arr, image, normalize)
             at = threshold if threshold is not None else (0.5 if auto_threshold is None else auto_threshold)
+            if fill_holes:
+                image = _filled(image, per_slice, at)
             soft_map, used = _soft_map(image, iterations, per_slice, device, progress, at)
             result = soft_map if threshold is None else soft_map > threshold
     return (result, used) if return_iterations else result
 
 
-def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, progress, warn=True):
+def _filled(values: np.ndarray, per_slice: bool, threshold=None) -> np.ndarray:
+    """``fill_holes=True``: :func:`._fill.fill_holes` (a new array, or ``values`` when nothing is
+    enclosed), warning of the labels absorbed."""
+    from ._fill import fill_holes, warn_absorbed
+
+    filled, absorbed = fill_holes(values, per_slice=per_slice, threshold=threshold)
+    warn_absorbed(absorbed, stacklevel=3)  # (the caller of skeletonize)
+    return filled
+
+
+def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, progress, warn=True,
+                      spurs="prune", spacing=None):
     if method == "soft":
         batch = mask if per_slice else mask[None]
         skel, used = _run_soft(batch, iterations, device, None)
@@ -271,7 +318,7 @@ def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, p
             progress(1, 1)
         return skel.reshape(mask.shape), used
     if method == "topological":
-        return _topological(mask, per_slice, device, progress), None
+        return _topological(mask, per_slice, device, progress, spurs, spacing), None
     slices = list(mask) if per_slice else [mask]
     prog = _Progress(progress, len(slices))
     out = np.zeros(mask.shape, bool)
@@ -289,7 +336,8 @@ def _skeletonize_mask(mask: np.ndarray, method, iterations, per_slice, device, p
     return out, None
 
 
-def _skeletonize_labels(labels: np.ndarray, method, iterations, per_slice, device, progress):
+def _skeletonize_labels(labels: np.ndarray, method, iterations, per_slice, device, progress, spurs="prune",
+                        spacing=None):
     """Each label on its own, cropped to its bounding box plus a one-voxel margin.
 
     Cropping changes nothing: outside the box the mask is empty, every method
@@ -299,7 +347,7 @@ def _skeletonize_labels(labels: np.ndarray, method, iterations, per_slice, devic
     from .topological import _compact_ids
 
     if method == "topological":  # all labels at once, whatever their ids
-        return _topological(labels, per_slice, device, progress), None
+        return _topological(labels, per_slice, device, progress, spurs, spacing), None
     # find_objects lists (and allocates for) every id up to the largest: large ids are renumbered
     compact, ids = _compact_ids(labels, 1 << 16)
     out = np.zeros_like(labels)

@@ -35,6 +35,13 @@ Three implementations give the same skeleton, voxel for voxel (tested):
   (:func:`simple_point_table`) and no host synchronisation inside a sweep.
 
 The simple-point machinery itself lives in :mod:`._simple_points`.
+
+The peeling keeps every end point it meets, so bumps on an object's surface
+leave short terminal branches (spurs); the public functions then prune them
+(``spurs="prune"``, the default) with the compiled pass of :mod:`._spurs`:
+a terminal branch that protrudes beyond its junction's maximal ball by less
+than that ball's radius is deleted, topology kept.  ``spurs="keep"`` returns
+the peeling's skeleton as it is.
 """
 
 from __future__ import annotations
@@ -113,48 +120,86 @@ def _peel(flat, alive, parity, offsets, face_offsets, ndim: int, max_sweeps=None
             progress(sweeps, sweeps + 1)
 
 
-def topological_skeleton_mask(mask: np.ndarray, *, max_sweeps: int | None = None, progress=None) -> np.ndarray:
+def topological_skeleton_mask(mask: np.ndarray, *, max_sweeps: int | None = None, progress=None,
+                              spurs: str = "prune", spacing=None) -> np.ndarray:
     """Topology-preserving skeleton of a 2-D or 3-D boolean mask.
 
-    Returns a boolean array of the same shape: a subset of ``mask`` with the
-    same connected components, holes (loops) and cavities, one voxel thin:
-    every voxel left is an end point (one neighbour) or not simple.  Isolated
-    voxels and small objects are kept (shrunk to one to three voxels), never
-    dropped.  ``progress(done, total)``, if given, is called after each sweep
-    (the total grows as sweeps go on); an exception raised in it stops the work.
+    Parameters
+    ----------
+    mask : array_like of bool
+        2-D or 3-D mask.
+    max_sweeps : int, optional
+        Stop the peeling after this many sweeps (a part-way thinning, for
+        display); no spur is pruned then.
+    progress : callable, optional
+        ``progress(done, total)``, called after each sweep (the total grows
+        as sweeps go on); an exception raised in it stops the work.
+    spurs : {'prune', 'keep'}, optional
+        ``'prune'`` (default): delete the spurs that surface bumps grow — a
+        terminal branch (end point to junction) whose length ``L``, less the
+        drop of the distance to the background from its junction to its tip
+        (``R_j - R_t``), is below ``R_j``: it protrudes less than the local
+        radius beyond the surface (see :mod:`napari_soft_skeleton._spurs`).
+        Each junction keeps two branches, branches leaving the image stay,
+        topology is kept.  ``'keep'``: the peeling's skeleton as it is
+        (every end point it met).
+    spacing : sequence of float, optional
+        Voxel size per axis, for the pruning's lengths and distances.
+
+    Returns
+    -------
+    ndarray of bool
+        Same shape: a subset of ``mask`` with the same connected components,
+        holes (loops) and cavities, one voxel thin.  Isolated voxels and small
+        objects are kept (shrunk to one to three voxels), never dropped.
     """
     mask = np.asarray(mask, dtype=bool)
     _check_ndim(mask)
-    return _thin_numpy(mask, labels=False, max_sweeps=max_sweeps, progress=progress)
+    spacing = _check_spurs(spurs, spacing, mask.ndim)
+    return _thin_numpy(mask, labels=False, max_sweeps=max_sweeps, progress=progress, spurs=spurs, spacing=spacing)
 
 
-def topological_skeleton_labels(labels: np.ndarray, *, progress=None) -> np.ndarray:
+def topological_skeleton_labels(labels: np.ndarray, *, progress=None, spurs: str = "prune",
+                                spacing=None) -> np.ndarray:
     """Topology-preserving skeleton of each label of a 2-D or 3-D label image, all in one pass.
 
-    Every label is thinned as if it were alone (the other labels are
-    background to it, so touching labels never merge): the result equals
-    ``topological_skeleton_mask(labels == i)`` for every label ``i``, carries
-    the label ids and has ``labels``' dtype.  0 is the background; labels must
-    be non-negative integers, of any size: ids are compared as they are, never
-    renumbered, so 64-bit ids cost the same as 1, 2, 3, ...  ``progress`` as in
+    Every label is thinned (and its spurs pruned) as if it were alone (the
+    other labels are background to it, so touching labels never merge): the
+    result equals ``topological_skeleton_mask(labels == i)`` for every label
+    ``i``, carries the label ids and has ``labels``' dtype.  0 is the
+    background; labels must be non-negative integers, of any size: ids are
+    compared as they are, never renumbered, so 64-bit ids cost the same as 1,
+    2, 3, ...  ``progress``, ``spurs`` and ``spacing`` as in
     :func:`topological_skeleton_mask`.
     """
     labels = np.asarray(labels)
     _check_ndim(labels)
-    return _thin_values(labels, batch=False, progress=progress)
+    spacing = _check_spurs(spurs, spacing, labels.ndim)
+    return _thin_values(labels, batch=False, progress=progress, spurs=spurs, spacing=spacing)
 
 
-def _thin_values(values: np.ndarray, *, batch: bool, progress=None, checked: bool = False) -> np.ndarray:
+def _check_spurs(spurs, spacing, ndim: int):
+    """Check ``spurs`` and ``spacing`` (``ndim`` positive numbers); the spacing as a tuple or None."""
+    if spurs not in ("prune", "keep"):
+        raise ValueError(f"spurs must be 'prune' or 'keep'; got {spurs!r}")
+    from ._spacing import check_spacing
+
+    return check_spacing(spacing, ndim)
+
+
+def _thin_values(values: np.ndarray, *, batch: bool, progress=None, checked: bool = False, spurs: str = "keep",
+                 spacing=None) -> np.ndarray:
     """Thin a boolean mask, or each label of an integer label image on its own; ``values``' dtype.
 
-    ``checked``: the caller has made sure that no label is negative (saves a pass)."""
+    ``checked``: the caller has made sure that no label is negative (saves a pass).  ``spurs``,
+    ``spacing`` (of the thinned axes): as in :func:`topological_skeleton_mask`."""
     if values.dtype.kind == "b":
-        return _thin_numpy(values, labels=False, batch=batch, progress=progress)
+        return _thin_numpy(values, labels=False, batch=batch, progress=progress, spurs=spurs, spacing=spacing)
     if values.dtype.kind not in "iu":
         raise ValueError(f"expected a boolean mask or an integer label image; got dtype {values.dtype}")
     if not checked and values.size and values.dtype.kind == "i" and values.min() < 0:
         raise ValueError("label images must be non-negative integers (0 is background)")
-    return _thin_numpy(values, labels=True, batch=batch, progress=progress)
+    return _thin_numpy(values, labels=True, batch=batch, progress=progress, spurs=spurs, spacing=spacing)
 
 
 def _compact_ids(labels: np.ndarray, limit: int):
@@ -181,17 +226,19 @@ def _check_ndim(array: np.ndarray) -> None:
         raise ValueError(f"expected a 2D or 3D mask; got {array.ndim}D with shape {array.shape}")
 
 
-def topological_skeleton_slices(values: np.ndarray) -> np.ndarray:
+def topological_skeleton_slices(values: np.ndarray, *, spurs: str = "prune", spacing=None) -> np.ndarray:
     """Each 2-D slice ``values[z]`` of a 3-D mask or label image thinned on its own, all in one pass.
 
     The same as thinning slice by slice with :func:`topological_skeleton_mask`
     (:func:`topological_skeleton_labels` for integer labels), without the
-    per-call overhead; same dtype as ``values``.
+    per-call overhead; same dtype as ``values``.  ``spurs`` as there, the
+    pruning in 2-D; ``spacing``: the ``(y, x)`` pixel size of a slice.
     """
     values = np.asarray(values)
     if values.ndim != 3:
         raise ValueError(f"expected a 3D stack of 2D slices; got {values.ndim}D with shape {values.shape}")
-    return _thin_values(values, batch=True)
+    spacing = _check_spurs(spurs, spacing, 2)
+    return _thin_values(values, batch=True, spurs=spurs, spacing=spacing)
 
 
 #: Which peeling runs — both give the same skeleton, voxel for voxel: ``"compiled"``
@@ -220,8 +267,8 @@ def _compiled_peel(values: np.ndarray):
 
 
 def _thin_numpy(values: np.ndarray, *, labels: bool, max_sweeps: int | None = None, batch: bool = False,
-                progress=None) -> np.ndarray:
-    """Pad, peel (compiled, or :func:`_peel` on the flat foreground indices), crop; ``values``' dtype.
+                progress=None, spurs: str = "keep", spacing=None) -> np.ndarray:
+    """Pad, peel (compiled, or :func:`_peel` on the flat foreground indices), prune, crop; ``values``' dtype.
 
     ``batch=True``: axis 0 stacks independent images (only the other axes are
     padded, so neighbourhoods never cross from one image to the next).  Label
@@ -252,6 +299,15 @@ def _thin_numpy(values: np.ndarray, *, labels: bool, max_sweeps: int | None = No
         for axis in range(ndim):
             parity |= ((coords[axis] & 1).astype(np.uint8) << axis)
         _peel(flat, alive, parity, offsets.tolist(), face_offsets.tolist(), ndim, max_sweeps, labels, progress)
+    if spurs == "prune" and max_sweeps is None:
+        try:
+            from ._spurs import prune_padded
+        except ImportError:  # (numba is a dependency; a platform without it keeps every spur)
+            import warnings
+
+            warnings.warn("numba is not available: the skeleton's spurs are not pruned", RuntimeWarning, stacklevel=4)
+        else:
+            prune_padded(flat, padded.shape, values, ndim, int(batch), spacing)
     out = padded[inner]
     if out.dtype.itemsize == values.dtype.itemsize and values.dtype.isnative:
         # the same bytes (ids are non-negative); a C-ordered copy, not a view that keeps the padding alive

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 PLUGIN = "napari-soft-skeleton"
-WIDGETS = ("Soft skeleton", "Reference skeleton", "Compare skeletons", "Iteration explorer")
+WIDGETS = ("Soft skeleton", "Reference skeleton", "Compare skeletons", "Skeleton graph", "Iteration explorer")
 
 
 def open_viewer(sample: str = "vessel_256", *, show: bool = True, run: bool = True):

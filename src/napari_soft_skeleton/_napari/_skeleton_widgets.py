@@ -67,6 +67,9 @@ class _SkeletonWidget(Container):
                                       "2D, 3D or 4D (time, z, y, x; done per time point).")
         self.mode = ComboBox(label="mode", choices=list(_MODES), value="3D",
                              tooltip="3D, or each z-slice on its own in 2D.")
+        self.fill_holes = CheckBox(text="fill holes", value=False, tooltip=(
+            "Fill every object's cavities first (each label's; each slice's holes per-slice): a hollow object "
+            "gives a tree, not a closed surface; tunnels stay loops. A label wholly inside another joins it."))
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = status_label()
@@ -229,6 +232,11 @@ def _values(plan) -> str:
     return text + ", rescaled to [0, 1] before thresholding" if plan["kind"] == "rescaled" else text
 
 
+def _filled_suffix(plan) -> str:
+    """' (holes filled)' in the name of a layer computed with 'fill holes' (kept beside the other)."""
+    return " (holes filled)" if plan["settings"].get("fill_holes") else ""
+
+
 def _kind_note(kind: str) -> str:
     if kind == "rescaled":
         return "; intensities were rescaled to [0, 1]"
@@ -260,7 +268,7 @@ class SoftSkeletonWidget(_SkeletonWidget):
                                               "intensity images; masks and Labels need none).")
         self.device = ComboBox(label="device", choices=["auto", *available_devices()], value="auto")
         self.auto.changed.connect(lambda v: setattr(self.iterations, "enabled", not v))
-        self._lay_out([self.layer, self.iterations, self.auto, self.threshold, self.mode, self.device])
+        self._lay_out([self.layer, self.iterations, self.auto, self.threshold, self.mode, self.fill_holes, self.device])
         self._refresh_layers()
 
     def set_iterations(self, k: int) -> None:
@@ -272,14 +280,15 @@ class SoftSkeletonWidget(_SkeletonWidget):
         iterations = "auto" if self.auto.value else int(self.iterations.value)
         device = None if self.device.value == "auto" else self.device.value
         threshold = float(self.threshold.value)
+        fill_holes = bool(self.fill_holes.value)
         data, kind, values, per_slice, spatial = self._inputs(layer, data)
         spacing = layer_spacing(layer, spatial)
 
         def compute(frame, progress):
             kwargs = dict(iterations=iterations, per_slice=per_slice, device=device, spacing=spacing,
-                          return_iterations=True, progress=progress)
-            if iterations == "auto":
-                kwargs["auto_threshold"] = threshold  # stop once map > threshold is final
+                          return_iterations=True, progress=progress, fill_holes=fill_holes)
+            if iterations == "auto" or fill_holes:  # stop once map > threshold is final; fill its cavities
+                kwargs["auto_threshold"] = threshold
             if kind in ("labels", "mask"):
                 return skeletonize(frame, "soft", **kwargs)
             return skeletonize(frame, "soft", threshold=None, normalize=kind == "rescaled", **kwargs)
@@ -289,14 +298,14 @@ class SoftSkeletonWidget(_SkeletonWidget):
             "description": f"soft skeleton of '{layer.name}'",
             "kind": kind,
             "range": values,
-            "settings": {"method": "soft", "iterations": iterations, "per_slice": per_slice},
+            "settings": {"method": "soft", "iterations": iterations, "per_slice": per_slice, "fill_holes": fill_holes},
             "threshold": threshold,
         }
 
     def _show(self, layer, plan, result):
         out, used = result
         k = plan["settings"]["iterations"]
-        base = f"{layer.name} soft skeleton (k={k})"
+        base = f"{layer.name} soft skeleton (k={k})" + _filled_suffix(plan)
         settings = dict(plan["settings"], iterations_used=used)
         colour = METHOD_COLOURS["soft"]
         common = {"kind": "labels", "source": layer, "opacity": 0.5}
@@ -340,7 +349,7 @@ class ReferenceSkeletonWidget(_SkeletonWidget):
                                       tooltip="Probability/intensity images are binarized as value > threshold "
                                               "(intensities are first rescaled to [0, 1]; masks and Labels "
                                               "need none).")
-        self._lay_out([self.layer, self.method, self.threshold, self.mode])
+        self._lay_out([self.layer, self.method, self.threshold, self.mode, self.fill_holes])
         self._refresh_layers()
 
     def _plan(self, layer, data):
@@ -349,20 +358,22 @@ class ReferenceSkeletonWidget(_SkeletonWidget):
         if method == "zhang" and spatial == 3 and not per_slice:
             raise UserError("Method 'zhang' is 2D only; set 'mode' to 'per-slice 2D' for a volume.")
         threshold = float(self.threshold.value)
+        fill_holes = bool(self.fill_holes.value)
 
         def compute(frame, progress):
             if kind in ("labels", "mask"):
                 return skeletonize(frame, method, per_slice=per_slice, return_iterations=True,
-                                   progress=progress)
+                                   progress=progress, fill_holes=fill_holes)
             return skeletonize(frame, method, per_slice=per_slice, threshold=threshold,
-                               normalize=kind == "rescaled", return_iterations=True, progress=progress)
+                               normalize=kind == "rescaled", return_iterations=True, progress=progress,
+                               fill_holes=fill_holes)
 
         return {
             "work": lambda progress: self._over_frames(data, compute, progress),
             "description": f"{method} skeleton of '{layer.name}'",
             "kind": kind,
             "range": values,
-            "settings": {"method": method, "per_slice": per_slice, "threshold": threshold},
+            "settings": {"method": method, "per_slice": per_slice, "threshold": threshold, "fill_holes": fill_holes},
         }
 
     def _show(self, layer, plan, result):
@@ -370,7 +381,8 @@ class ReferenceSkeletonWidget(_SkeletonWidget):
         method = plan["settings"]["method"]
         data = out if plan["kind"] == "labels" else out.astype(np.uint8)
         colour = METHOD_COLOURS.get(method, METHOD_COLOURS["lee"])
-        (skel,), _ = self._add([(data, {"name": f"{layer.name} {method} skeleton", "kind": "labels",
+        name = f"{layer.name} {method} skeleton" + _filled_suffix(plan)
+        (skel,), _ = self._add([(data, {"name": name, "kind": "labels",
                                         "source": layer, "settings": plan["settings"],
                                         "blending": "translucent_no_depth", "opacity": 0.9,
                                         **skeleton_colour(data, colour)})])

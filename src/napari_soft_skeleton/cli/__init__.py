@@ -10,7 +10,13 @@ Subcommands
     recall, F1, Betti numbers and per-slice statistics, optionally written
     as JSON and/or drawn as a figure.  Several candidates (say the soft and
     the topological skeleton against Lee's) are compared with A each and
-    shown side by side.
+    shown side by side.  A may be a traced tree (``.swc``, with
+    ``--swc-scale``/``--swc-origin``): cable length, tips, branch points and
+    branches are then compared too.
+``graph INPUT``
+    The graph of a skeleton (or of the skeleton of a mask or label image):
+    branches, junctions, end points, loops, cable length and mean radius,
+    optionally pruned and written as CSV, SWC and GraphML.
 ``demo``
     napari on a sample with the widgets, or without a display the two
     commands above on it.

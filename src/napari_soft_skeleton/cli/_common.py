@@ -60,6 +60,13 @@ def tolerance_type(text: str) -> float:
     return value
 
 
+def positive_float_type(text: str) -> float:
+    value = finite_float_type(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a number > 0")
+    return value
+
+
 def unit_interval_type(text: str) -> float:
     value = finite_float_type(text)
     if not 0 <= value <= 1:

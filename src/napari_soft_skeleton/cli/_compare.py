@@ -60,21 +60,48 @@ def _tolerance_line(result: Any, given: float | None) -> str:
     return text
 
 
+def _fmt_error(value: Any) -> str:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return "n/a" if not math.isfinite(value) else f"{100 * value:+.1f} %"
+
+
+def _tree_rows(results: Sequence[Any]) -> list[tuple[str, ...]]:
+    """Tips, branch points, branches and their errors, for an SWC or SkeletonGraph reference."""
+    first = results[0].tree
+    rows = [("length error", "", *(_fmt_error(r.tree["cable_length_error"]) for r in results))]
+    for key, name, error in (("tips", "tips", "tip"), ("branch_points", "branch points", "branch_point"),
+                             ("branches", "branches", "branch")):
+        rows.append((name, str(first[f"{key}_reference"]), *(str(r.tree[f"{key}_candidate"]) for r in results)))
+        rows.append((f"{error.replace('_', ' ')} error", "", *(_fmt_error(r.tree[f"{error}_error"]) for r in results)))
+    return rows
+
+
 def format_table(results: Sequence[Any], a: str, paths: Sequence[str], mask: str | None,
                  tolerance: float | None = None) -> str:
     """One column per skeleton: A, then the candidates B, C, ..."""
     letters = letters_for(len(paths))
     first = results[0]
     unit = first.unit
-    lines = [f"A (reference): {a}"] + [f"{letter} (candidate): {p}" for letter, p in zip(letters, paths)]
+    tree = getattr(first, "tree", None)
+    reference = f"A (reference): {a}"
+    if tree is not None and tree.get("reference_kind") == "swc":
+        reference += " (SWC tree"
+        if tree.get("clipped"):
+            reference += f", clipped to the volume: {_fmt_float(tree['cable_length_outside'], 1)} {unit} outside"
+        reference += ")"
+    lines = [reference] + [f"{letter} (candidate): {p}" for letter, p in zip(letters, paths)]
     if mask:
         lines.append(f"mask: {mask}")
     lines.append(_tolerance_line(first, tolerance))
     rows = [
         ("", "A", *letters),
         ("skeleton voxels", str(first.n_reference), *(str(r.n_candidate) for r in results)),
-        (f"length ({unit})", _fmt_float(first.length_reference, 1),
+        (f"{'cable ' if tree is not None else ''}length ({unit})", _fmt_float(first.length_reference, 1),
          *(_fmt_float(r.length_candidate, 1) for r in results)),
+        *(_tree_rows(results) if tree is not None else []),
         ("Betti numbers", _fmt_betti(first.betti_reference), *(_fmt_betti(r.betti_candidate) for r in results)),
         ("voxels in both", "", *(str(r.n_both) for r in results)),
         ("precision", "", *(_fmt_float(r.precision) for r in results)),
@@ -88,10 +115,52 @@ def format_table(results: Sequence[Any], a: str, paths: Sequence[str], mask: str
         lines.append("  ".join(cells).rstrip())
     lines.append("")
     lines.append("precision: share of the candidate matched in A; recall: share of A matched in the candidate")
+    if tree is not None:
+        if tree.get("reference_kind") == "swc":
+            lines.append("with an SWC tree A: recall is the share of its cable length within the tolerance")
+        lines.append("errors: (candidate - A) / A")
     return "\n".join(lines)
 
 
+def _is_swc(path: str) -> bool:
+    return str(path).lower().endswith(".swc")
+
+
+def _read_swc_reference(args: argparse.Namespace, paths: list[str], letters: list[str]):
+    """A traced tree as A: the candidates set the shape and the spacing; A's voxels are drawn for the figure."""
+    from ..metrics._swc_compare import load_swc, reference_skeleton
+
+    choose = dict(series=args.series, channel=args.channel)
+    table = load_swc(args.a, args.swc_scale, args.swc_origin)
+    candidates, spacing = [], None
+    for letter, path in zip(letters, paths):
+        b, spacing_b = read_image(path, letter, **choose)
+        if candidates and b.shape != candidates[0].shape:
+            raise InputError(f"shape mismatch: B '{paths[0]}' has shape {candidates[0].shape} but {letter} "
+                             f"'{path}' has shape {b.shape}")
+        if not candidates:
+            spacing = spacing_b
+        elif spacing is not None and spacing_b is not None and not np.allclose(spacing, spacing_b):
+            warnings.warn(f"B and {letter} have different voxel spacings ({spacing} and {spacing_b}); using B's",
+                          stacklevel=1)
+        candidates.append(b)
+    mask = None
+    if args.mask is not None:
+        mask, _ = read_image(args.mask, "mask", **choose)
+        if mask.shape != candidates[0].shape:
+            raise InputError(f"shape mismatch: mask '{args.mask}' has shape {mask.shape} but B '{paths[0]}' "
+                             f"has shape {candidates[0].shape}")
+    for b, path in zip(candidates, paths):
+        _check_binary(b, path)
+    a = reference_skeleton(table, candidates[0].shape, spacing)
+    return a, spacing, candidates, mask, table
+
+
 def _read_all(args: argparse.Namespace, paths: list[str], letters: list[str]):
+    if _is_swc(args.a):
+        return _read_swc_reference(args, paths, letters)
+    if args.swc_scale is not None or args.swc_origin is not None:
+        raise UsageError("--swc-scale and --swc-origin apply only to a reference A that is a .swc file")
     choose = dict(series=args.series, channel=args.channel)
     a, spacing_a = read_image(args.a, "A", **choose)
     candidates = []
@@ -117,7 +186,7 @@ def _read_all(args: argparse.Namespace, paths: list[str], letters: list[str]):
     _check_binary(a, args.a)
     for b, path in zip(candidates, paths):
         _check_binary(b, path)
-    return a, spacing_a, candidates, mask
+    return a, spacing_a, candidates, mask, a
 
 
 def _check_outputs(args: argparse.Namespace, paths: list[str]) -> None:
@@ -136,14 +205,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"compare takes at most {MAX_CANDIDATES} candidate skeletons; got {len(paths)}")
     letters = letters_for(len(paths))
     _check_outputs(args, paths)
-    a, spacing_a, candidates, mask = _read_all(args, paths, letters)
+    a, spacing_a, candidates, mask, reference = _read_all(args, paths, letters)
 
     compare = library_function("compare", "metrics")
     results = []
     for i, (letter, path, b) in enumerate(zip(letters, paths, candidates)):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            results.append(compare(a, b, mask=mask, spacing=spacing_a, tolerance=args.tolerance))
+            results.append(compare(reference, b, mask=mask, spacing=spacing_a, tolerance=args.tolerance))
         for w in caught:  # name the files: "the candidate" is B, C, ...; A's warning once
             text = str(w.message)
             if "the reference " in text and i > 0:

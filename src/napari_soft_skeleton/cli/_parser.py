@@ -8,8 +8,10 @@ from ._common import (
     MAX_CANDIDATES,
     PROG,
     UsageError,
+    finite_float_type,
     index_type,
     iterations_type,
+    positive_float_type,
     tolerance_type,
     unit_interval_type,
 )
@@ -21,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         if message.endswith("required: COMMAND"):
-            message = "missing command: choose 'skeletonize', 'compare' or 'demo' (see soft-skeleton --help)"
+            message = "missing command: choose 'skeletonize', 'compare', 'graph' or 'demo' (see soft-skeleton --help)"
         raise UsageError(message)
 
 
@@ -51,6 +53,68 @@ def _add_choosers(parser: argparse.ArgumentParser, what: str) -> None:
         "--channel", type=index_type, default=None, metavar="N",
         help=f"read channel N (0, 1, ...) of an RGB(A) or multi-channel TIFF; {what}",
     )
+
+
+def add_fill_holes_option(parser: argparse.ArgumentParser) -> None:
+    """``--fill-holes`` (``args.fill_holes``): ``skeletonize(..., fill_holes=True)``, for any command
+    that skeletonizes."""
+    parser.add_argument(
+        "--fill-holes", action="store_true",
+        help="fill the cavities of every object before skeletonizing it, so that a hollow object gives "
+        "a tree instead of a closed surface around each cavity (tunnels stay loops); in a label image "
+        "each label on its own, a label wholly enclosed by another being absorbed into it, as "
+        "kimimaro's fill_holes does; with --per-slice the holes of each 2D slice",
+    )
+
+
+def _add_graph_command(sub, common: argparse.ArgumentParser) -> None:
+    """``soft-skeleton graph INPUT``: the skeleton's graph, summarized and exported."""
+    gr = sub.add_parser(
+        "graph",
+        parents=[common],
+        help="branches, junctions and end points of a skeleton; CSV, SWC, GraphML",
+        description=(
+            "Build the graph of a skeleton - its branches, junctions, end points and loops, per object - "
+            "print a summary (with cable length and, from a mask, mean radius) and write it as CSV, SWC "
+            "or GraphML. INPUT is a skeleton, a mask or a label image: a skeleton (almost no interior "
+            "voxels) is used as is, anything else is skeletonized first with --method, and the mask "
+            "gives the radii. Lengths are in the units of the voxel spacing (the file's, or --spacing)."
+        ),
+    )
+    gr.add_argument("input", metavar="INPUT", help="skeleton, mask or label image (.tif, .tiff or .npy)")
+    gr.add_argument(
+        "--method", choices=("soft", "topological", "lee"), default=None,
+        help="how a mask or label image is skeletonized first: 'topological' (default: keeps every "
+        "object, loop and cavity), 'lee' (scikit-image) or 'soft' (clDice soft skeleton, iterated "
+        "until it stops changing)",
+    )
+    add_fill_holes_option(gr)
+    prune = gr.add_mutually_exclusive_group()
+    prune.add_argument(
+        "--prune", type=positive_float_type, default=None, metavar="LENGTH",
+        help="remove terminal branches shorter than LENGTH (in spacing units), repeatedly; loops, "
+        "objects and junction voxels stay",
+    )
+    prune.add_argument(
+        "--prune-radius", type=positive_float_type, default=None, metavar="K",
+        help="remove terminal branches shorter than K times the radius at their junction (needs a "
+        "mask, not a skeleton, as INPUT)",
+    )
+    gr.add_argument("--csv", dest="csv_path", metavar="OUT.csv", default=None,
+                    help="write the branch table (one row per branch) as CSV")
+    gr.add_argument("--summary-csv", dest="summary_csv_path", metavar="OUT.csv", default=None,
+                    help="write the per-object summary as CSV")
+    gr.add_argument("--swc", dest="swc_path", metavar="OUT.swc", default=None,
+                    help="write the skeleton as SWC (one tree per connected component, physical units)")
+    gr.add_argument("--graphml", dest="graphml_path", metavar="OUT.graphml", default=None,
+                    help="write the graph (end points and junctions as nodes, branches as edges) as GraphML")
+    gr.add_argument("--spacing", type=positive_float_type, nargs="+", default=None, metavar="S",
+                    help="voxel size per axis, Z Y X (Y X in 2D), instead of the file's")
+    gr.add_argument("--json", action="store_true",
+                    help="print the summary (and per-object rows) as JSON instead of a table")
+    _add_choosers(gr, "required when the file holds several")
+    gr.add_argument("-q", "--quiet", action="store_true", help="do not show a progress bar")
+    gr.set_defaults(command_module="_graph")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     sk.add_argument("--per-slice", action="store_true",
                     help="skeletonize each 2D slice along axis 0 of a 3D image separately "
                     "(no effect on 2D images)")
+    add_fill_holes_option(sk)
     sk.add_argument(
         "--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
         help="torch device for the soft and topological skeletons (default: auto: CUDA, then MPS, then the CPU)",
@@ -138,10 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
             "B), F1, Betti numbers and per-slice statistics along axis 0. Several candidates "
             "(B C ...) are each compared with A and shown side by side in one table and one "
             "figure. Nonzero voxels are skeleton voxels; floating-point files must contain "
-            "only 0 and 1."
+            "only 0 and 1. A may be an SWC file: its tree, clipped to the volume, is the reference "
+            "(recall is then the share of its cable length near B), and cable length, tips, branch "
+            "points and branches are compared too."
         ),
     )
-    cmp_.add_argument("a", metavar="A", help="reference skeleton (.tif, .tiff or .npy)")
+    cmp_.add_argument("a", metavar="A", help="reference skeleton (.tif, .tiff or .npy), or a traced tree (.swc: "
+                      "then also cable length, tips, branch points and branches; see --swc-scale)")
     cmp_.add_argument(
         "b", metavar="B", nargs="+",
         help="candidate skeleton, same shape as A; give several (e.g. the soft and the topological "
@@ -162,8 +230,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw projections, each candidate's difference with A at the tolerance and per-slice "
         "curves (.png, .pdf or .svg)",
     )
+    cmp_.add_argument(
+        "--swc-scale", type=positive_float_type, default=None, metavar="S",
+        help="with a .swc reference A: multiply its coordinates by S (after --swc-origin) to reach the "
+        "candidates' spacing units, e.g. 0.008 for 8 nm voxels in µm (default: 1; an SWC's x, y, z "
+        "are voxel index (z, y, x) times the spacing)",
+    )
+    cmp_.add_argument(
+        "--swc-origin", type=finite_float_type, nargs=3, default=None, metavar=("X", "Y", "Z"),
+        help="with a .swc reference A: the SWC coordinates of voxel (0, 0, 0), subtracted first",
+    )
     _add_choosers(cmp_, "the same for every file")
     cmp_.set_defaults(command_module="_compare")
+    _add_graph_command(sub, common)
 
     demo = sub.add_parser(
         "demo",

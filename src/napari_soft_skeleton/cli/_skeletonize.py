@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         device=None if args.device == "auto" else args.device,
         normalize=args.normalize,
         return_iterations=True,
+        fill_holes=args.fill_holes,
     )
     if args.no_threshold:
         kwargs["threshold"] = None

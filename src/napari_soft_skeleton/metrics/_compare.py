@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._checks import (
-    _JSONFields,
     _as_mask,
-    _bounding_box,
     _check_same_shape,
     _check_spacing,
     _check_tolerance,
     _harmonic,
+    _JSONFields,
     _ratio,
 )
 from ._distance import _matched, _skeleton_length
+from ._thinness import THICK_FRACTION, _warn_if_thick, interior_fraction  # noqa: F401
 from ._topology import _betti
 
 
@@ -74,6 +73,15 @@ class SkeletonComparison(_JSONFields):
         together, whose agreement swings between 0 and 1 on one voxel; plots
         mark them instead of joining them, and :meth:`worst_slices` skips
         them unless asked).
+    tree : dict or None
+        Only with an SWC or :class:`~napari_soft_skeleton.SkeletonGraph`
+        reference: ``reference_kind`` (``"swc"``/``"graph"``), ``unit``,
+        ``cable_length_*``, ``tips_*``, ``branch_points_*``, ``branches_*``
+        (``_reference``, ``_candidate``) and their relative errors
+        ``cable_length_error``, ``tip_error``, ``branch_point_error``,
+        ``branch_error`` = (candidate - reference) / reference; for SWC also
+        ``clipped`` and ``cable_length_outside`` (the part of the tree
+        outside the volume, left out).  See ``metrics._swc_compare``.
     """
 
     shape: tuple[int, ...]
@@ -95,6 +103,14 @@ class SkeletonComparison(_JSONFields):
     length_reference: float
     length_candidate: float
     per_slice: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    tree: dict | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        """The fields as JSON-serialisable Python objects (``tree`` only when there is one)."""
+        out = super().to_dict()
+        if out.get("tree") is None:
+            out.pop("tree", None)
+        return out
 
     def worst_slices(self, k: int = 5) -> np.ndarray:
         """Indices of the slices where the skeletons agree least.
@@ -137,44 +153,6 @@ class SkeletonComparison(_JSONFields):
         order = np.lexsort((valid, -unmatched[valid], agreement[valid], sparse[valid]))
         return valid[order][: int(k)].astype(np.intp)
 
-
-
-#: Above this :func:`interior_fraction`, :func:`compare` warns that an input is not a skeleton.
-THICK_FRACTION = 0.02
-
-
-def interior_fraction(mask) -> float:
-    """Share of the foreground voxels whose 4 (2D) or 6 (3D) face neighbours are all foreground.
-
-    About 0 for a skeleton (Lee, topological or a converged soft skeleton of
-    the samples: 0.0000), and large for a segmentation (0.05 for the thin
-    hemibrain neuron, 0.2–0.4 for the vessel masks): what tells a mask or a
-    thresholded probability map apart from a skeleton.
-    """
-    image = _as_mask(mask, "mask")
-    box = _bounding_box(image)
-    if box is None:
-        return 0.0
-    # the face neighbours of the foreground voxels only (a skeleton is sparse), in a padded crop
-    padded = np.pad(image[box], 1)
-    flat = padded.reshape(-1)
-    where = np.flatnonzero(flat)
-    inner = np.ones(where.size, bool)
-    for stride in np.array(padded.strides) // padded.itemsize:
-        inner &= flat[where + stride] & flat[where - stride]
-    return int(np.count_nonzero(inner)) / where.size
-
-
-def _warn_if_thick(skel: np.ndarray, name: str) -> None:
-    fraction = interior_fraction(skel)
-    if fraction > THICK_FRACTION:
-        warnings.warn(
-            f"the {name} does not look like a skeleton: {fraction:.0%} of its voxels are interior "
-            "(a skeleton has almost none); it looks like a mask or a thresholded probability map, "
-            "so precision, recall and lengths mean little — skeletonize it first",
-            UserWarning,
-            stacklevel=3,
-        )
 
 
 #: Slices with fewer voxels than this (both skeletons together) are "sparse": see ``per_slice``.
@@ -225,14 +203,29 @@ def compare(
     spacing=None,
     tolerance: float | None = None,
     unit: str | None = None,
+    swc_scale: float | None = None,
+    swc_origin=None,
 ) -> SkeletonComparison:
     """Compare a candidate skeleton with a reference skeleton.
 
     Parameters
     ----------
-    reference : (M, N) or (P, M, N) array_like
+    reference : (M, N) or (P, M, N) array_like, SWC table, path or SkeletonGraph
         Reference skeleton. Booleans, 0/1 values or an integer label
-        skeleton; every nonzero voxel is a skeleton voxel.
+        skeleton; every nonzero voxel is a skeleton voxel.  Or a traced
+        tree: an SWC table (:func:`~napari_soft_skeleton.read_swc`) or a
+        path to a ``.swc`` file, whose ``x, y, z`` are physical positions
+        in the candidate's frame (voxel index ``(z, y, x)`` × ``spacing``),
+        compared as a polyline clipped to the volume — precision is the
+        share of candidate voxels within ``tolerance`` of it, recall the
+        share of its cable length within ``tolerance`` of the candidate —
+        or a :class:`~napari_soft_skeleton.SkeletonGraph` (its
+        ``to_mask()``, and its spacing and unit by default).  Both add tree
+        measures (cable length, tips, branch points, branches and their
+        errors) in :attr:`SkeletonComparison.tree`, and report cable
+        lengths (the candidate's from :func:`skeleton_graph`) as
+        ``length_reference`` / ``length_candidate``; with ``mask``, only
+        the matching is restricted.
     candidate : array_like
         Candidate skeleton, same shape and conventions as ``reference``.
     mask : array_like, optional
@@ -252,6 +245,11 @@ def compare(
     unit : str, optional
         Name of the unit of ``spacing`` (e.g. ``"µm"``), carried into the
         result (:attr:`SkeletonComparison.unit`) for display.
+    swc_scale : float, optional
+        For an SWC file or table: multiply its coordinates by this after
+        subtracting ``swc_origin`` (e.g. 0.008 for 8 nm voxels to µm).
+    swc_origin : (x, y, z), optional
+        For an SWC file or table: the SWC coordinates of voxel (0, 0, 0).
 
     Returns
     -------
@@ -316,6 +314,13 @@ def compare(
     >>> compare(ref, cand, spacing=(0.5, 1.0), tolerance=0.6).f1
     1.0
     """
+    from ._swc_compare import compare_tree, is_tree_reference
+
+    if is_tree_reference(reference):
+        return compare_tree(reference, candidate, mask=mask, spacing=spacing, tolerance=tolerance, unit=unit,
+                            swc_scale=swc_scale, swc_origin=swc_origin)
+    if swc_scale is not None or swc_origin is not None:
+        raise ValueError("swc_scale and swc_origin apply only to an SWC reference (a table or a .swc file)")
     ref = _as_mask(reference, "reference")
     cand = _as_mask(candidate, "candidate")
     _check_same_shape(ref, cand, "reference", "candidate")
