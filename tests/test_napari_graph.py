@@ -17,7 +17,7 @@ from napari.utils.notifications import notification_manager  # noqa: E402
 
 from napari_soft_skeleton import read_swc, skeleton_graph  # noqa: E402
 from napari_soft_skeleton._napari import _graph_layers as gl  # noqa: E402
-from napari_soft_skeleton._napari import _graph_widget  # noqa: E402
+from napari_soft_skeleton._napari import _graph_actions, _graph_inputs, _graph_widget  # noqa: E402, F401
 from napari_soft_skeleton._napari._common import CANCELLED, METADATA_KEY  # noqa: E402
 from napari_soft_skeleton._napari._graph_widget import _click_to_select  # noqa: E402
 
@@ -489,7 +489,7 @@ def test_export_csv_and_swc_write_the_pruned_graph(viewer_widget, qtbot, tmp_pat
         asked.append((title, default, filters))
         return next(answers)
 
-    monkeypatch.setattr(_graph_widget.QFileDialog, "getSaveFileName", fake_dialog)
+    monkeypatch.setattr(_graph_actions.QFileDialog, "getSaveFileName", fake_dialog)
     widget.csv_button.click()
     widget.csv_button.click()
     widget.swc_button.click()
@@ -608,7 +608,7 @@ def test_cancel_changes_nothing(viewer_widget, qtbot, monkeypatch):
         time.sleep(1.0)
         return skeleton_graph(*args, **kwargs)
 
-    monkeypatch.setattr(_graph_widget, "skeleton_graph", slow_graph)
+    monkeypatch.setattr(_graph_inputs, "skeleton_graph", slow_graph)
     n = len(viewer.layers)
     widget.run()
     qtbot.waitUntil(lambda: bool(started), timeout=TIMEOUT)
@@ -631,7 +631,7 @@ def test_input_removed_while_building(viewer_widget, qtbot, monkeypatch):
         time.sleep(0.5)
         return skeleton_graph(*args, **kwargs)
 
-    monkeypatch.setattr(_graph_widget, "skeleton_graph", slow_graph)
+    monkeypatch.setattr(_graph_inputs, "skeleton_graph", slow_graph)
     widget.run()
     qtbot.waitUntil(lambda: bool(started), timeout=TIMEOUT)
     viewer.layers.remove(layer)

@@ -18,17 +18,10 @@ widget's table; CSV and SWC export write the graph as shown (pruned).
 
 from __future__ import annotations
 
-import inspect
-import math
-from pathlib import Path
-
-import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, FloatSlider, FloatSpinBox
-from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QSize, QTimer
 from qtpy.QtWidgets import (
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -38,42 +31,28 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..graph import skeleton_graph
-from ..metrics import THICK_FRACTION, interior_fraction
-from ..skeletonize import skeletonize
 from . import _graph_layers as gl
 from ._common import (
     CANCELLED,
     UserError,
-    default_layer,
-    image_input,
-    layer_array,
-    layer_spacing,
     shown,
-    skeletonizable,
     status_label,
 )
-from ._compare_layers import length_unit, plugin_metadata, skeleton_method
+from ._graph_actions import _blocked, _click_to_select, _GraphActions, _nice_step  # noqa: F401
+from ._graph_inputs import (  # noqa: F401
+    _NONE,
+    CONTROLS,
+    DEBOUNCE_MS,
+    METHODS,
+    _GraphInputs,
+    _has_fill_holes,
+)
 from ._graph_table import BranchTable, ColourLegend
 from ._jobs import Job, warm_up
 from ._skeleton_widgets import _keeping_warnings
 
-#: "skeletonize" choices: (shown, value); "none" = the layer already is a skeleton.
-METHODS = [("topological", "topological"), ("Lee", "lee"), ("soft (auto)", "soft"),
-           ("none: it is a skeleton", "none")]
-#: Control labels, as messages name them.
-CONTROLS = {"layer": "input layer", "method": "skeletonize", "fill": "fill holes", "mask": "radius mask",
-            "image": "intensity image", "min_length": "prune shorter than", "radius_factor": "prune < radius ×"}
-#: Milliseconds the prune controls must rest before the prune runs.
-DEBOUNCE_MS = 250
-_NONE = "none"
 
-
-def _has_fill_holes() -> bool:
-    return "fill_holes" in inspect.signature(skeletonize).parameters
-
-
-class GraphWidget(QWidget):
+class GraphWidget(_GraphInputs, _GraphActions, QWidget):
     """The skeleton graph of a layer: measured branches, junctions and end points, live pruning, export.
 
     For scripts and tests: :meth:`run` returns the worker of a build;
@@ -242,86 +221,6 @@ class GraphWidget(QWidget):
                 pass
         self._connections.clear()
 
-    def _inputs(self) -> list:
-        return [ly for ly in reversed(self.viewer.layers) if skeletonizable(ly)]
-
-    def _input_choices(self, _widget=None):
-        return [(ly.name, ly) for ly in self._inputs()]
-
-    def _mask_choices(self, _widget=None):
-        return [(_NONE, None), *((ly.name, ly) for ly in self._inputs())]
-
-    def _image_choices(self, _widget=None):
-        return [(_NONE, None), *((ly.name, ly) for ly in self._inputs() if isinstance(ly, Image))]
-
-    def _layers_changed(self, event=None) -> None:
-        if getattr(event, "type", "") == "inserted":
-            self._connect(event.value.events.name, self._layers_changed)
-        before = {w: w.value for w in (self.layer, self.mask, self.image)}
-        self._defaults = True
-        try:
-            for widget, value in before.items():
-                widget.reset_choices()
-                if value is not None and any(value == ly for ly in self.viewer.layers):
-                    widget.value = value
-        finally:
-            self._defaults = False
-        if self.layer.value is None or not any(self.layer.value == ly for ly in self.viewer.layers):
-            self.layer.value = self._default_input()
-        self._input_changed()
-
-    def _default_input(self):
-        """The top-most skeleton layer (plugin-made or named so), else the selected / a visible layer."""
-        offered = self._inputs()
-        skeletons = [ly for ly in offered if skeleton_method(ly) in ("lee", "topological", "zhang")]
-        if skeletons:
-            return skeletons[0]
-        return default_layer(self.viewer, offered[::-1])
-
-    def _input_changed(self) -> None:
-        """A new input layer: 'skeletonize' and 'radius mask' follow it (its defaults)."""
-        layer = self.layer.value
-        if layer is None or self._defaults_for is not None and layer == self._defaults_for:
-            return
-        self._defaults_for = layer
-        self._mask_by_hand = False
-        self._defaults = True
-        try:
-            self.method.value = "none" if self._is_skeleton(layer) else "topological"
-            self.mask.value = self._default_mask()
-        finally:
-            self._defaults = False
-
-    @staticmethod
-    def _is_skeleton(layer) -> bool:
-        return skeleton_method(layer) in ("lee", "topological", "zhang")
-
-    def _default_mask(self):
-        """The input when it is skeletonized here, else the layer a plugin skeleton was made from (or none)."""
-        layer = self.layer.value
-        if layer is None:
-            return None
-        if self.method.value != "none":
-            return layer
-        source = plugin_metadata(layer).get("source")
-        for other in self.viewer.layers:
-            if source is not None and other.name == source and skeletonizable(other) and other != layer:
-                return other if tuple(other.data.shape) == tuple(layer.data.shape) else None
-        return None
-
-    def _mask_changed(self, *_):
-        if not self._defaults:
-            self._mask_by_hand = True
-
-    def _method_changed(self, *_):
-        self.fill_holes.enabled = self.method.value != "none" and _has_fill_holes()
-        if not self._mask_by_hand:  # the radius mask follows: the input when it is a mask
-            self._defaults = True
-            try:
-                self.mask.value = self._default_mask()
-            finally:
-                self._defaults = False
-
     @property
     def layers(self) -> list:
         """The branches (Shapes), junctions and end points (Points) layers of the graph shown."""
@@ -375,79 +274,6 @@ class GraphWidget(QWidget):
         self._say(f"Building the {plan['description']}…")
         return worker
 
-    def _plan(self) -> dict:
-        layer = self.layer.value
-        data = layer_array(layer, allow_4d=False, allow_empty=True, control=CONTROLS["layer"])
-        method = self.method.value
-        fill = bool(self.fill_holes.value) and method != "none"
-        if fill and not _has_fill_holes():
-            raise UserError("This version of the library cannot fill holes; untick 'fill holes'.")
-        ndim = data.ndim
-        spacing = layer_spacing(layer, ndim)
-        unit = length_unit(layer, list(self.viewer.layers))
-        skel_input = self._as_binary(layer, data, CONTROLS["layer"])
-        mask = self._extra(self.mask.value, data.shape, CONTROLS["mask"], binary=True)
-        image = self._extra(self.image.value, data.shape, CONTROLS["image"], binary=False)
-        name = layer.name
-
-        def work(progress):
-            def sub(done, total):
-                progress(int(700 * done / max(total, 1)), 1000)
-
-            if method == "none":
-                skeleton = skel_input
-                progress(0, 1000)
-                if skeleton.any():
-                    fraction = interior_fraction(skeleton != 0)
-                    if fraction > THICK_FRACTION:
-                        raise UserError(
-                            f"Layer '{name}' does not look like a skeleton: {fraction:.0%} of its voxels are "
-                            "interior (a skeleton has almost none); pick a method in 'skeletonize'.")
-            else:
-                kwargs = {"fill_holes": True} if fill else {}
-                if method == "soft":
-                    kwargs["iterations"] = "auto"
-                skeleton = skeletonize(skel_input, method, progress=sub, **kwargs) if skel_input.any() \
-                    else np.zeros(skel_input.shape, skel_input.dtype)
-            progress(700, 1000)
-            graph = skeleton_graph(skeleton, spacing=spacing, mask=mask, image=image, unit=unit)
-            progress(950, 1000)
-            return graph, gl.drawing(graph)
-
-        what = "skeleton graph" if method == "none" else f"{method} skeleton graph"
-        return {"work": work, "description": f"{what} of '{name}'", "layer": layer, "method": method,
-                "fill_holes": fill, "mask": self.mask.value, "image": self.image.value, "unit": unit,
-                "spacing": spacing, "shape": data.shape}
-
-    @staticmethod
-    def _as_binary(layer, data: np.ndarray, control: str) -> np.ndarray:
-        """A mask or label image from ``layer`` (a copy: the layer is never touched)."""
-        if isinstance(layer, Labels):
-            if data.size and data.min() < 0:
-                raise UserError(f"Layer '{layer.name}' has negative labels; labels must be 0 or positive.")
-            return data.astype(bool) if data.size == 0 or data.max() <= 1 else np.array(data, copy=True)
-        if not data.any():
-            return np.zeros(data.shape, bool)
-        values, kind, _ = image_input(layer, data)
-        if kind == "mask":
-            return np.array(values, dtype=bool, copy=True)
-        if kind == "map":
-            return values > 0.5
-        raise UserError(f"Layer '{layer.name}' in '{control}' is an intensity image, not a mask or skeleton; "
-                        "pick a mask, a Labels layer or a probability map.")
-
-    def _extra(self, layer, shape, control: str, *, binary: bool):
-        if layer is None:
-            return None
-        data = layer_array(layer, allow_4d=False, allow_empty=True, control=control)
-        if tuple(data.shape) != tuple(shape):
-            raise UserError(f"Layer '{layer.name}' in '{control}' has shape {tuple(data.shape)}, the input "
-                            f"{tuple(shape)}; pick a layer of the same shape (or none).")
-        if not binary:
-            return data
-        return self._as_binary(layer, data, control)
-
-    # ------------------------------------------------------------- showing it
     def _built(self, plan: dict, result, messages: list[str]) -> None:
         layer = plan["layer"]
         if layer not in self.viewer.layers:
@@ -499,275 +325,3 @@ class GraphWidget(QWidget):
 
     def _unit_text(self) -> str:
         return self.unit or "voxels"
-
-    def _setup_controls(self, graph) -> None:
-        """Colour-by choices from the table; prune ranges from the lengths and radii; prune reset to off."""
-        table = graph.table("branches")
-        columns = gl.colour_columns(table)
-        current = self.colour_by.value
-        with self.colour_by.changed.blocked():
-            self.colour_by.choices = columns
-            self.colour_by.value = current if self._colour_by_hand and current in columns \
-                else gl.default_column(table)
-        lengths = table["length"].to_numpy(float)
-        top = float(np.nanmax(lengths)) if lengths.size else 10.0
-        top = max(top, min(graph.spacing) * 2)
-        step = _nice_step(top / 200)
-        with _blocked(self.min_length, self.radius_factor):
-            self.min_length.max = math.ceil(top / step) * step
-            self.min_length.step = step
-            self.min_length.value = 0.0
-            self.radius_factor.value = 0.0
-        self.min_length_label.setText(f"{CONTROLS['min_length']} ({self._unit_text()})")
-        self.min_length.native.setToolTip(
-            f"Remove terminal branches shorter than this, in {self._unit_text()}, repeatedly (loops, components "
-            "and objects stay). 0: off.")
-        self.radius_factor.enabled = graph.has_radius
-        if not self._width_by_hand:
-            with self.width.changed.blocked():
-                self.width.value = gl.default_width(graph.shape)
-        self._prune_shown = (0.0, 0.0)
-
-    def _style(self) -> gl.Style:
-        column = self.colour_by.value
-        table = self.full_graph.branches if self.full_graph is not None else None
-        limits = gl.value_limits(table[column], column) if table is not None and column in table.columns \
-            and column not in gl.CATEGORICAL else (0.0, 1.0)
-        return gl.Style(column=column, colormap=self.colormap.value, width=float(self.width.value), limits=limits)
-
-    def _colour_by_changed(self, *_):
-        self._colour_by_hand = True
-        self._restyle()
-
-    def _width_changed(self, *_):
-        self._width_by_hand = True
-        self._restyle()
-
-    def _restyle(self, *_):
-        self.colormap.enabled = self.colour_by.value not in gl.CATEGORICAL
-        if self.out.branches is None or self.full_graph is None:
-            return
-        self.out.restyle(self._style())
-        self._show_legend()
-
-    def _show_legend(self) -> None:
-        style = self.out.style
-        note = ""
-        if style.column == "tortuosity":
-            note = "grey: loops (no tortuosity)"
-        if style.column == "kind":
-            self.legend.show_categories(gl.KIND_COLOURS)
-        elif style.column == "label":
-            n = len(self.full_graph.summary) if self.full_graph is not None else 0
-            self.legend.show_categories({}, note=f"one colour per object ({n}), cycling over "
-                                                 f"{len(gl.LABEL_COLOURS)} colours")
-        else:
-            self.legend.show_colormap(style.column, style.colormap, style.limits, self.unit, note)
-
-    def _set_has_graph(self, has: bool) -> None:
-        for w in (self.csv_button, self.swc_button):
-            w.setEnabled(has)
-        for w in (self.min_length, self.radius_factor, self.colour_by, self.colormap, self.width):
-            w.enabled = has
-        if has:
-            self.radius_factor.enabled = self.full_graph is not None and self.full_graph.has_radius
-            self.colormap.enabled = self.colour_by.value not in gl.CATEGORICAL
-        else:
-            self.legend.show_nothing()
-            self.table.show_rows(self.table.rows.iloc[[]], self.unit)
-
-    # ------------------------------------------------------------------ pruning
-    def set_prune(self, min_length: float | None = None, radius_factor: float | None = None) -> None:
-        """Set the prune controls (0 or None: off); the prune runs once they rest (see :attr:`busy`)."""
-        if min_length is not None:
-            self.min_length.value = float(min_length)
-        if radius_factor is not None:
-            self.radius_factor.value = float(radius_factor)
-
-    def _prune_later(self, *_):
-        if self.full_graph is not None:
-            self._timer.start()  # (restarts: the prune waits until the controls rest)
-
-    def _prune_values(self) -> tuple[float, float]:
-        return float(self.min_length.value), float(self.radius_factor.value) if self.full_graph.has_radius else 0.0
-
-    def _prune_now(self) -> None:
-        if self.full_graph is None:
-            return
-        if self.job.running:
-            self._prune_pending = True  # run again with the newest values once this one is done
-            return
-        values = self._prune_values()
-        if values == self._prune_shown:
-            return
-        full = self.full_graph
-        min_length, factor = values
-        if min_length <= 0 and factor <= 0:
-            self._show_pruned(values, full, self.drawn_full)
-            return
-
-        def work(progress):
-            progress(0, 2)
-            pruned = full.prune(min_length if min_length > 0 else None,
-                                radius_factor=factor if factor > 0 else None)
-            progress(1, 2)
-            return pruned, gl.drawing(pruned)
-
-        self.job.start(work, description="pruning the skeleton graph",
-                       on_done=lambda out: self._show_pruned(values, *out))
-        self._say(f"Pruning ({self._prune_text(values)})…")
-
-    def _prune_text(self, values) -> str:
-        min_length, factor = values
-        parts = []
-        if min_length > 0:
-            parts.append(f"shorter than {min_length:g} {self._unit_text()}")
-        if factor > 0:
-            parts.append(f"shorter than {factor:g} × the radius at the junction")
-        return " or ".join(parts) or "off"
-
-    def _show_pruned(self, values, graph, drawn) -> None:
-        if self._source is None or self._source not in self.viewer.layers:
-            self._say("The input layer was removed; press Build graph again.")
-            return
-        if not self.out.present():
-            self.out.show(self._source, drawn, self._style(), self._settings)
-            self._follow_selection()
-        else:
-            self.out.update(drawn)
-        self.graph = graph
-        self.drawn = drawn
-        self._prune_shown = values
-        self._show_selection()
-        n, total = len(graph.branches), len(self.full_graph.branches)
-        pruned = total - n
-        if values == (0.0, 0.0):
-            self._say(f"{n} branches, 0 pruned (pruning off).")
-        else:
-            self._say(f"{n} branches, {pruned} pruned (terminal branches {self._prune_text(values)}; "
-                      "branches left with one neighbour are merged).")
-
-    def _restore_prune_controls(self) -> None:
-        """After a cancelled prune, the controls show the prune the layers show."""
-        with _blocked(self.min_length, self.radius_factor):
-            self.min_length.value, self.radius_factor.value = self._prune_shown
-
-    # ---------------------------------------------------------------- selection
-    def _follow_selection(self) -> None:
-        layer = self.out.branches
-        if layer is None or layer is self._watched:
-            return
-        layer.selected_data.events.items_changed.connect(self._show_selection)
-        self._connections.append((layer.selected_data.events.items_changed, self._show_selection))
-        if _click_to_select not in layer.mouse_drag_callbacks:
-            layer.mouse_drag_callbacks.append(_click_to_select)
-        self._watched = layer
-
-    def _show_selection(self, *_):
-        layer = self.out.branches
-        if layer is None:
-            return
-        indices = sorted(i for i in layer.selected_data if i < len(layer.features))
-        self.table.show_rows(layer.features.iloc[indices], self.unit)
-        if indices:
-            more = f" (showing {min(len(indices), 4)} of {len(indices)})" if len(indices) > 4 else ""
-            self.table_box.setTitle(f"selected branch{'es' if len(indices) > 1 else ''}{more}")
-        else:
-            self.table_box.setTitle("selected branch (click a branch)")
-
-    def select_branch(self, branch: int) -> None:
-        """Select the branch with this ``branch`` number (its row in the graph's table) in the Shapes layer."""
-        layer = self.out.branches
-        where = np.flatnonzero(layer.features["branch"].to_numpy() == int(branch))
-        layer.selected_data = set(where.tolist())
-
-    # ------------------------------------------------------------------- export
-    def export_csv(self, path, table: str = "branches") -> bool:
-        """Write a table (``branches``, ``nodes``, ``summary``) of the graph shown (pruned) as CSV."""
-        return self._write(path, lambda g: g.to_csv(path, table=table), f"the {table} table")
-
-    def export_swc(self, path) -> bool:
-        """Write the graph shown (pruned) as SWC."""
-        return self._write(path, lambda g: g.to_swc(path), "the SWC file")
-
-    def _write(self, path, write, what: str) -> bool:
-        if self.graph is None or not len(self.graph.branches):
-            self._error("Build a graph first; there is nothing to save.")
-            return False
-        try:
-            write(self.graph)
-        except ValueError as err:
-            self._error(f"Could not save {what}: {str(err).rstrip('.')}.")
-            return False
-        except OSError as err:
-            self._error(f"Could not save {what} to '{path}': {err.strerror or err}.")
-            return False
-        text = f"Saved {what} to '{path}'."
-        show_info(text)
-        self._say(text)
-        return True
-
-    def _stem(self) -> str:
-        name = self._source.name if self._source is not None else "skeleton"
-        pruned = self._prune_shown != (0.0, 0.0)
-        return f"{name} graph" + (" pruned" if pruned else "")
-
-    def _csv_dialog(self, *_):
-        filters = {"branches table (*.csv)": "branches", "nodes table (*.csv)": "nodes",
-                   "per-object summary (*.csv)": "summary"}
-        path, chosen = QFileDialog.getSaveFileName(self, "Save graph table", f"{self._stem()} branches.csv",
-                                                   ";;".join(filters))
-        if path:
-            table = filters.get(chosen, "branches")
-            self.export_csv(path if Path(path).suffix else path + ".csv", table)
-
-    def _swc_dialog(self, *_):
-        path, _ = QFileDialog.getSaveFileName(self, "Save SWC", f"{self._stem()}.swc", "SWC (*.swc)")
-        if path:
-            self.export_swc(path if Path(path).suffix else path + ".swc")
-
-
-def _click_to_select(layer, event):
-    """A click (not a drag) on a branch selects it, in 3-D too (napari selects shapes only in 2-D, in its
-    select mode, where this leaves the click to napari)."""
-    if event.button != 1 or str(layer.mode) != "pan_zoom":
-        return
-    start = np.asarray(event.pos, float)
-    yield
-    while event.type == "mouse_move":
-        yield
-    if np.hypot(*(np.asarray(event.pos, float) - start)) > 4:  # a drag: the camera moved
-        return
-    value = layer.get_value(event.position, view_direction=event.view_direction,
-                            dims_displayed=list(event.dims_displayed), world=True)
-    index = value[0] if isinstance(value, tuple) else value
-    layer.selected_data = set() if index is None else {int(index)}
-
-
-def _nice_step(x: float) -> float:
-    """1, 2 or 5 times a power of ten, at least ``x``."""
-    if x <= 0:
-        return 0.1
-    power = 10 ** math.floor(math.log10(x))
-    for m in (1, 2, 5, 10):
-        if m * power >= x:
-            return m * power
-    return 10 * power
-
-
-class _blocked:
-    """Changes of these magicgui widgets emit nothing inside the block."""
-
-    def __init__(self, *widgets):
-        self.widgets = widgets
-
-    def __enter__(self):
-        self._blocks = [w.changed.blocked() for w in self.widgets]
-        for block in self._blocks:
-            block.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        for block in reversed(self._blocks):
-            block.__exit__(*exc)
-        return False
