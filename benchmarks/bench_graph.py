@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -35,21 +34,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from bench_topological import best_times  # noqa: E402  (this folder: run as a script)
 from napari_soft_skeleton import load_sample, read_swc, skeleton_graph, skeletonize  # noqa: E402
 
 HEMIBRAIN_ORIGIN = (3088.019, 11280.019, 10000.019)  # SWC units (8 nm) of the mask's voxel (0, 0, 0)
 HEMIBRAIN_SCALE = 0.008  # 8 nm → µm
-
-
-def best_times(fns: dict, repeat: int) -> dict:
-    times = {key: [] for key in fns}
-    for round_ in range(repeat + 1):
-        for key, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            if round_:
-                times[key].append(time.perf_counter() - t0)
-    return {key: min(t) for key, t in times.items()}
 
 
 def lattice(n: int, step: int = 8) -> np.ndarray:

@@ -19,8 +19,9 @@ from pathlib import Path
 import napari
 import numpy as np
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QApplication, QWidget
+from qtpy.QtWidgets import QApplication
 
+from make_screenshot import close_toasts  # (this folder: run as a script)
 from napari_soft_skeleton._napari import _graph_layers
 
 OUT = Path(__file__).with_name("graph_widget.png")
@@ -37,14 +38,6 @@ def wait(widget, timeout=600):
             raise TimeoutError
         time.sleep(0.01)
     app.processEvents()
-
-
-def close_toasts(viewer):
-    """Close the notification pop-ups, which would cover the canvas."""
-    for widget in viewer.window._qt_window.findChildren(QWidget):
-        if type(widget).__name__ == "NapariQtNotification":
-            widget.close()
-    QApplication.instance().processEvents()
 
 
 def timing(cls, name, times):

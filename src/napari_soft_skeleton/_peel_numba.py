@@ -205,8 +205,9 @@ def _delete(flat, order, front, n_front, state, offsets, face_offsets, ndim, mem
 
 
 @njit(cache=True, nogil=True)
-def _count_border(flat, face_offsets):
-    """How many foreground voxels of ``flat`` have a face neighbour of another value."""
+def _scan_border(flat, face_offsets, state, strides, dims, front, write):
+    """How many foreground voxels of ``flat`` have a face neighbour of another value; with ``write``,
+    also those voxels, in index order, into ``front`` and entered in ``state``."""
     n = 0
     for i in range(flat.shape[0]):
         c = flat[i]
@@ -214,23 +215,9 @@ def _count_border(flat, face_offsets):
             continue
         for g in range(face_offsets.shape[0]):
             if flat[i + face_offsets[g]] != c:
-                n += 1
-                break
-    return n
-
-
-@njit(cache=True, nogil=True)
-def _list_border(flat, face_offsets, state, strides, dims, front):
-    """Those voxels, in index order, into ``front`` and entered in ``state``; returns how many."""
-    n = 0
-    for i in range(flat.shape[0]):
-        c = flat[i]
-        if c == 0:
-            continue
-        for g in range(face_offsets.shape[0]):
-            if flat[i + face_offsets[g]] != c:
-                front[n] = i
-                state[i] = _enter(i, strides, dims)
+                if write:
+                    front[n] = i
+                    state[i] = _enter(i, strides, dims)
                 n += 1
                 break
     return n
@@ -240,9 +227,9 @@ def border(flat, face_offsets, state, strides, dims):
     """The foreground voxels of ``flat`` with a face neighbour of another value, in index order,
     entered in ``state``: ``(front, n)``, the first ``n`` entries of ``front`` (room left for more).
     Counted first, then listed: no list of all the foreground voxels (1 GB for a dense 512³)."""
-    n = _count_border(flat, face_offsets)
+    n = _scan_border(flat, face_offsets, state, strides, dims, np.empty(0, np.int64), False)
     front = np.empty(2 * n + 1024, np.int64)
-    return front, _list_border(flat, face_offsets, state, strides, dims, front)
+    return front, _scan_border(flat, face_offsets, state, strides, dims, front, True)
 
 
 def sweep(flat, front, n_front, state, offsets, face_offsets, ndim, memo):
