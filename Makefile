@@ -36,6 +36,7 @@ bench: install
 	-$(BIN)/python benchmarks/bench_auto.py
 	-$(BIN)/python benchmarks/bench_spurs.py
 	-$(BIN)/python benchmarks/bench_graph.py
+	-$(BIN)/python benchmarks/bench_anisotropic.py
 
 clean:
 	rm -rf $(VENV) $(OUT)

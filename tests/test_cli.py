@@ -173,7 +173,8 @@ def test_skeletonize_normalize_integer_intensities(files, tmp_path, capsys):
     np.save(as_uint8, np.round(prob * 255).astype(np.uint8))
     out = tmp_path / "n.npy"
     code, _, stderr = _run(["skeletonize", as_uint8, "-o", out, "--normalize", "-q"], capsys)
-    assert code == 0 and stderr == ""
+    # (a .npy file has no calibration: said once, nothing else)
+    assert code == 0 and stderr.count("\n") == 1 and stderr.startswith("soft-skeleton: note: ")
     skel = np.load(out)
     assert skel.dtype == bool and skel.any()
     ref = tmp_path / "ref.npy"
@@ -272,7 +273,9 @@ def test_progress_bar_is_shown_on_a_tty(files, tmp_path, monkeypatch, capsys):
     fake2 = _FakeTTY()
     monkeypatch.setattr(sys, "stderr", fake2)
     assert main(["skeletonize", str(files["npy"]), "-o", str(out), "--quiet"]) == 0
-    assert fake2.getvalue() == ""
+    # --quiet: no bar, only the note that a .npy file has no calibration
+    assert "\r" not in fake2.getvalue() and fake2.getvalue().startswith("soft-skeleton: note: ")
+    assert fake2.getvalue().count("\n") == 1
 
 
 def test_progress_callback_survives_odd_calls(monkeypatch):
@@ -546,7 +549,8 @@ def test_subprocess_skeletonize(files, tmp_path):
     out = tmp_path / "out.npy"
     proc = _subprocess(["skeletonize", files["npy"], "-o", out, "--method", "lee"], tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""  # not a TTY: no progress bar
+    # not a TTY: no progress bar; only the note that a .npy file has no calibration
+    assert proc.stderr.count("\n") == 1 and "has no calibration" in proc.stderr
     assert proc.stdout.count("\n") == 1 and str(out) in proc.stdout
     assert np.count_nonzero(np.load(out)) > 0
 

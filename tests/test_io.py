@@ -61,11 +61,14 @@ def test_tiff_round_trip_2d(tmp_path, dtype):
 def test_npy_round_trip(tmp_path, dtype):
     arr = _volume(dtype)
     path = tmp_path / "vol.npy"
-    write_volume(path, arr, spacing=(2.0, 1.0, 1.0))  # spacing is not stored in .npy
+    write_volume(path, arr, spacing=(2.0, 1.0, 1.0))  # spacing goes to the sidecar vol.json
     back, sp = read_volume(path)
     assert back.dtype == arr.dtype
     np.testing.assert_array_equal(back, arr)
-    assert sp is None
+    assert sp == (2.0, 1.0, 1.0)
+    write_volume(path, arr)  # without spacing: the sidecar is removed
+    assert read_volume(path)[1] is None
+    assert not (tmp_path / "vol.json").exists()
 
 
 def test_no_spacing_reads_none(tmp_path):
@@ -207,7 +210,7 @@ def test_failed_write_keeps_existing_file(tmp_path, monkeypatch, ext):
         write_volume(path, _volume(np.uint8, seed=1))
     assert path.read_bytes() == before
     assert path.stat().st_mtime_ns == mtime
-    assert _leftovers(tmp_path, keep=(path.name,)) == []
+    assert _leftovers(tmp_path, keep=(path.name, "out.json")) == []  # .npy: its sidecar
     monkeypatch.undo()
     np.testing.assert_array_equal(read_volume(path)[0], original)
 
@@ -308,7 +311,8 @@ def test_unsupported_extension(tmp_path):
     with pytest.raises(InputError) as info:
         read_volume(path)
     assert str(info.value) == (
-        f"unsupported file type '.png' for '{path}'; expected .tif, .tiff or .npy"
+        f"unsupported file type '.png' for '{path}'; expected .tif, .tiff, .ome.tif, .ome.tiff, "
+        ".npy, .zarr, .ome.zarr, .nii, .nii.gz or .nrrd"
     )
     with pytest.raises(InputError, match="unsupported file type '.png'"):
         write_volume(path, np.zeros((3, 3)))

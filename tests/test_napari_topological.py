@@ -72,8 +72,9 @@ def test_mask_image_layer(make_napari_viewer, qtbot):
     data = np.asarray(out.data)
     assert data.shape == mask.shape
     assert set(np.unique(data)) == {0, 1}
-    np.testing.assert_array_equal(data != 0, skeletonize(before, "topological"))
-    np.testing.assert_array_equal(data != 0, topological_skeleton_mask(before))
+    # the layer's scale is the voxel spacing: the thinning follows it
+    np.testing.assert_array_equal(data != 0, skeletonize(before, "topological", spacing=(2.0, 0.5, 0.5)))
+    np.testing.assert_array_equal(data != 0, topological_skeleton_mask(before, spacing=(2.0, 0.5, 0.5)))
     assert_placed_on(out, layer)
     np.testing.assert_array_equal(layer.data, before)  # input untouched
 
@@ -91,11 +92,12 @@ def test_labels_layer_keeps_ids(make_napari_viewer, qtbot):
     widget = dock(viewer)
     out = run_topological(qtbot, widget, layer)
     assert out.name == "cells topological skeleton"
-    expected = skeletonize(labels, "topological")
+    expected = skeletonize(labels, "topological", spacing=(1.5, 1.0, 1.0))
     np.testing.assert_array_equal(np.asarray(out.data), expected)
     assert set(np.unique(out.data)) == {0, 3, 4, 9}
     for i in (3, 4, 9):
-        np.testing.assert_array_equal(np.asarray(out.data) == i, topological_skeleton_mask(labels == i))
+        np.testing.assert_array_equal(np.asarray(out.data) == i,
+                                      topological_skeleton_mask(labels == i, spacing=(1.5, 1.0, 1.0)))
     assert_placed_on(out, layer)
     np.testing.assert_array_equal(layer.data, touching_labels())
 

@@ -128,7 +128,9 @@ def test_pruning_keeps_the_betti_numbers(name):
 def test_something_is_pruned_on_the_adversarial_shapes():
     pruned = {name: end_points(topological_skeleton_mask(make(), spurs="keep"))
               - end_points(topological_skeleton_mask(make())) for name, make in ADVERSARIAL.items()}
-    assert sum(pruned.values()) >= 10, pruned
+    # (tips within their ball plus a voxel of a border their object reaches are kept: the 3-D noise blobs, cut
+    # by the border, keep 2 more than before that rule)
+    assert sum(pruned.values()) >= 8, pruned
 
 
 def test_a_star_of_short_arms_becomes_a_line_never_a_point():
@@ -275,13 +277,13 @@ def test_the_device_path_prunes_the_same(monkeypatch):
     class FakeDevice:
         type = "cuda"
 
-    def on_device(batch, dev, labels=False, progress=None):
+    def on_device(batch, dev, labels=False, progress=None, spacing=None):
         # the device's peeling (equal to the CPU's: tests/test_topological.py), as its fallback
         # computes it: unpruned, the pruning then done on the CPU
         calls.append(batch.dtype)
         if batch.ndim == 3 and batch.shape[0] > 1:  # (2-D slices: torch's peeling itself, cheap in 2-D)
-            return _thin_torch(torch.from_numpy(batch), labels=labels).numpy()
-        return np.stack([topological_skeleton_labels(m, spurs="keep") for m in batch])
+            return _thin_torch(torch.from_numpy(batch), labels=labels, spacing=spacing).numpy()
+        return np.stack([topological_skeleton_labels(m, spurs="keep", spacing=spacing) for m in batch])
 
     calls = []
     monkeypatch.setattr(module, "resolve_device", lambda device: FakeDevice())

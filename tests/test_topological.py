@@ -1016,7 +1016,9 @@ def test_cli_topological(tmp_path, capsys):
     out = tmp_path / "skel.tif"
     assert main(["skeletonize", str(src), "-o", str(out), "--method", "topological", "-q"]) == 0
     result, spacing = read_volume(out)
-    np.testing.assert_array_equal(result != 0, topological_skeleton_mask(mask != 0))
+    # the file's spacing is used: the thinning follows it (physical space), not the grid
+    np.testing.assert_array_equal(result != 0, topological_skeleton_mask(mask != 0, spacing=(2.0, 1.0, 1.0)))
+    assert (topological_skeleton_mask(mask != 0) != (result != 0)).any()
     assert spacing is not None and tuple(spacing) == pytest.approx((2.0, 1.0, 1.0))
     assert betti(result != 0) == (1, 2, 0)
     assert "skeleton voxels" in capsys.readouterr().out
@@ -1300,9 +1302,9 @@ def _pretend_gpu(monkeypatch, calls):
 
     real = module._thin_on_device
 
-    def on_device(batch, dev, labels=False, progress=None):
+    def on_device(batch, dev, labels=False, progress=None, spacing=None):
         calls.append((batch.shape, labels))
-        return real(batch, torch.device("cpu"), labels, progress)
+        return real(batch, torch.device("cpu"), labels, progress, spacing)
 
     monkeypatch.setattr(module, "resolve_device", lambda device: FakeDevice())
     monkeypatch.setattr(module, "_thin_on_device", on_device)
@@ -1328,7 +1330,7 @@ def test_device_out_of_memory_falls_back_to_the_cpu(monkeypatch):
     module = importlib.import_module("napari_soft_skeleton._front_thin")  # (the thinning dispatch)
     # (torch's 'meta' device stands in for a GPU: tensors without data, so the fake OOM comes first)
 
-    def out_of_memory(batch, labels=False, progress=None):
+    def out_of_memory(batch, labels=False, progress=None, spacing=None):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(module, "_thin_torch", out_of_memory)
@@ -1341,7 +1343,7 @@ def test_device_out_of_memory_falls_back_to_the_cpu(monkeypatch):
         got = module._thin_on_device(labels[None], torch.device("meta"), labels=True)
     np.testing.assert_array_equal(got[0], topological_skeleton_labels(labels, spurs="keep"))
 
-    def other_error(batch, labels=False, progress=None):
+    def other_error(batch, labels=False, progress=None, spacing=None):
         raise RuntimeError("device-side assert triggered")
 
     monkeypatch.setattr(module, "_thin_torch", other_error)

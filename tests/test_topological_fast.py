@@ -223,9 +223,9 @@ def test_gpu_path_renumbers_ids_beyond_int32_and_maps_them_back(monkeypatch):
     seen = []
     real = module._thin_on_device
 
-    def on_device(batch, dev, labels=False, progress=None):
+    def on_device(batch, dev, labels=False, progress=None, spacing=None):
         seen.append((batch.dtype, int(batch.max())))
-        return real(batch, torch.device("cpu"), labels, progress)
+        return real(batch, torch.device("cpu"), labels, progress, spacing)
 
     monkeypatch.setattr(module, "resolve_device", lambda device: FakeDevice())
     monkeypatch.setattr(module, "_thin_on_device", on_device)

@@ -34,7 +34,8 @@ def _warn_dropped(method: str, detail: str) -> None:
     )
 
 
-def _thin_on_device(batch: np.ndarray, dev: torch.device, labels: bool = False, progress=None) -> np.ndarray:
+def _thin_on_device(batch: np.ndarray, dev: torch.device, labels: bool = False, progress=None,
+                    spacing=None) -> np.ndarray:
     """Topological thinning of a batch ``(B, *spatial)`` of masks (or int32 label images) on a GPU.
 
     NumPy in and out; the same result as :func:`topological_skeleton_mask`
@@ -44,10 +45,11 @@ def _thin_on_device(batch: np.ndarray, dev: torch.device, labels: bool = False, 
     """
     return with_cpu_fallback(
         dev, "topological skeleton",
-        lambda: _thin_torch(torch.from_numpy(np.ascontiguousarray(batch)).to(dev), labels=labels,
+        lambda: _thin_torch(torch.from_numpy(np.ascontiguousarray(batch)).to(dev), labels=labels, spacing=spacing,
                             progress=progress).cpu().numpy(),
         # (masks too; unpruned, as on the device)
-        lambda: np.stack([topological_skeleton_labels(m, progress=progress, spurs="keep") for m in batch]),
+        lambda: np.stack([topological_skeleton_labels(m, progress=progress, spurs="keep", spacing=spacing)
+                          for m in batch]),
     )
 
 
@@ -90,7 +92,7 @@ def _topological(values: np.ndarray, per_slice, device, progress, spurs: str = "
         if labels:
             batch, ids = _compact_ids(batch, np.iinfo(np.int32).max)
             batch = batch.astype(np.int32, copy=False)
-        out = _thin_on_device(batch, dev, labels=labels, progress=progress)
+        out = _thin_on_device(batch, dev, labels=labels, progress=progress, spacing=spacing)
         if spurs == "prune":
             from ._spurs import prune_spurs
 

@@ -137,13 +137,15 @@ def _enter(v, strides, dims):
 
 
 @njit(cache=True, nogil=True)
-def _candidates(flat, front, n_front, state, off, offsets, starts, cand):
+def _candidates(flat, front, n_front, state, off, offsets, starts, cand, gated, gate, sweep_no):
     """Drop the deleted voxels from ``front[:n_front]``; list the sub-sweep's candidates in
     ``cand`` and count them per subfield into ``starts[1:]``: background (another label) on
     side ``off``, more than one neighbour (not an end point; ``END`` is set on the end
-    points).  Returns ``(candidates, new n_front)``."""
+    points) and, when ``gated``, a gate ``gate[v]`` of at most ``sweep_no`` (see :mod:`.._depth`).
+    Returns ``(candidates, new n_front, voxels held back by the gate)``."""
     m = 0
     k = 0
+    held = 0
     for j in range(n_front):
         v = front[j]
         c = flat[v]
@@ -154,13 +156,16 @@ def _candidates(flat, front, n_front, state, off, offsets, starts, cand):
         bits = state[v]
         if bits & END or flat[v + off] == c:
             continue
+        if gated and gate[v] > sweep_no:
+            held += 1
+            continue
         if not bits & NOT_SIMPLE and _at_most_one(flat, v, c, offsets):
             state[v] = bits | END
             continue
         starts[(bits >> PARITY) + 1] += 1
         cand[m] = v
         m += 1
-    return m, k
+    return m, k, held
 
 
 @njit(cache=True, nogil=True)
@@ -232,7 +237,7 @@ def border(flat, face_offsets, state, strides, dims):
     return front, _scan_border(flat, face_offsets, state, strides, dims, front, True)
 
 
-def sweep(flat, front, n_front, state, offsets, face_offsets, ndim, memo):
+def sweep(flat, front, n_front, state, offsets, face_offsets, ndim, memo, gate=None, sweep_no=0):
     """One sweep (a sub-sweep per side, in ``face_offsets``' order) of the peeling of ``flat``, in place.
 
     ``front[:n_front]``: the voxels with a face neighbour of another value
@@ -244,13 +249,23 @@ def sweep(flat, front, n_front, state, offsets, face_offsets, ndim, memo):
 
     A voxel known to be an end point or not simple, whose neighbourhood has
     not changed since, is not looked at again: the answer is the same.
+
+    ``gate`` (uint16, ``flat``'s length; optional): the first sweep in which
+    each voxel may go (see :mod:`.._depth`); this is sweep ``sweep_no``.
+    Returns ``(removed, front, n_front, held)``, ``held`` counting the
+    candidates the gate kept back.
     """
     removed = 0
+    held = 0
+    gated = gate is not None
+    gate_arr = gate if gated else np.zeros(1, np.uint16)
     for off in face_offsets.tolist():
         # the sub-sweep's candidates, fixed at its start
         starts = np.zeros((1 << ndim) + 1, np.int64)
         cand = np.empty(n_front, np.int64)
-        m, n_front = _candidates(flat, front, n_front, state, off, offsets, starts, cand)
+        m, n_front, h = _candidates(flat, front, n_front, state, off, offsets, starts, cand, gated, gate_arr,
+                                    sweep_no)
+        held += h
         order = np.empty(m, np.int64)
         _bucket(cand, state, starts, order)
         need = n_front + len(face_offsets) * m  # (each deletion adds at most 2·ndim voxels)
@@ -258,16 +273,19 @@ def sweep(flat, front, n_front, state, offsets, face_offsets, ndim, memo):
             front = np.concatenate([front[:n_front], np.empty(max(need, 2 * len(front)) - n_front, np.int64)])
         gone, n_front = _delete(flat, order, front, n_front, state, offsets, face_offsets, ndim, memo)
         removed += gone
-    return removed, front, n_front
+    return removed, front, n_front, held
 
 
-def peel(flat, offsets, face_offsets, strides, dims, ndim: int, max_sweeps=None, progress=None) -> None:
+def peel(flat, offsets, face_offsets, strides, dims, ndim: int, max_sweeps=None, progress=None,
+         gate=None) -> None:
     """Thin the padded flat array ``flat`` (0 background, any other value a label) in place.
 
     As :func:`napari_soft_skeleton.topological._peel` (same arguments, less
     its ``alive``/``parity``, which this one derives), sweep after sweep until
     nothing changes; ``progress(sweeps_done, sweeps_done + 1)`` after every
-    sweep but the last, where an exception stops the thinning.
+    sweep but the last, where an exception stops the thinning.  ``gate``: the
+    physical-distance gate of :func:`._depth.physical_gate` (sweep ``t`` may
+    delete only voxels whose gate is at most ``t``).
     """
     state = np.zeros(flat.shape, np.uint8)
     front, n_front = border(flat, face_offsets, state, strides, dims)
@@ -275,8 +293,9 @@ def peel(flat, offsets, face_offsets, strides, dims, ndim: int, max_sweeps=None,
     sweeps = 0
     while max_sweeps is None or sweeps < max_sweeps:
         sweeps += 1
-        removed, front, n_front = sweep(flat, front, n_front, state, offsets, face_offsets, ndim, memo)
-        if removed == 0:
+        removed, front, n_front, held = sweep(flat, front, n_front, state, offsets, face_offsets, ndim, memo,
+                                              gate, sweeps)
+        if removed == 0 and held == 0:
             break
         if progress is not None:
             progress(sweeps, sweeps + 1)

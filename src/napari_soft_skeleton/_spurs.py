@@ -29,7 +29,11 @@ objects (``R_j`` one voxel) lose no branch.  Ties, frequent on the grid, stay.
   arms becomes a line, never a point; a line (tip to tip, a whole object) is
   never touched.
 * A branch whose tip's ball touches the image's border (the object leaves the
-  image there) is never a spur: what lies beyond is unknown.
+  image there) is never a spur: what lies beyond is unknown.  So is one whose
+  ball, grown by one voxel, reaches the border where the object itself
+  reaches it (straight across from the tip): a tube cut by the border ends its
+  skeleton about one radius inside, where physical-space thinning stops it,
+  and the tip's ball then just misses the border.
 * A spur is deleted from its tip, voxel by voxel, each one checked with the
   thinning's simple-point test (a voxel with one neighbour is simple), so
   components, loops and cavities are kept; then the voxels of the junction
@@ -307,6 +311,27 @@ class _Distances:
         return dist, kind
 
 
+def _near_the_border(points, radius, values, pshape, batch: int, spacing) -> np.ndarray:
+    """Do the tips ``points`` (flat indices into the padded shape ``pshape``) lie within their ball's
+    ``radius`` plus one voxel of the image's border, with their object reaching the border there (the
+    voxel of the border straight across, on the nearest side, carries the tip's value)?"""
+    coords = [c.copy() for c in np.unravel_index(points, tuple(pshape))]
+    for a in range(batch, len(coords)):
+        coords[a] -= 1  # unpadded
+    vshape = values.shape
+    dist = np.full(len(points), np.inf)
+    across = [c.copy() for c in coords]
+    for a, s in zip(range(batch, len(coords)), spacing):
+        n = vshape[a]
+        for side, d in ((0, coords[a] + 1), (n - 1, n - coords[a])):
+            closer = d * s < dist
+            dist = np.where(closer, d * s, dist)
+            for b in range(batch, len(coords)):
+                across[b] = np.where(closer, side if b == a else coords[b], across[b])
+    same = values[tuple(across)] == values[tuple(coords)]
+    return same & (dist <= radius + max(spacing) * (1 + 1e-9))
+
+
 def prune_padded(flat, pshape, values, ndim: int, batch: int = 0, spacing=None) -> int:
     """Prune the spurs of the skeleton ``flat`` in place; returns the number of voxels deleted.
 
@@ -349,7 +374,7 @@ def prune_padded(flat, pshape, values, ndim: int, batch: int = 0, spacing=None) 
         r_tip, k_tip = distances(tips, np.full(m, np.inf))
         # p < SPUR_RATIO R_j  <=>  R_j > (L + R_t) / (1 + SPUR_RATIO): search the junction's
         # surroundings only that far (a little further, so that ties are found and kept)
-        judged = k_tip == OTHER
+        judged = (k_tip == OTHER) & ~_near_the_border(tips, r_tip, values, pshape, batch, sp)
         bound = np.where(judged, (lengths + np.where(judged, r_tip, 0)) / (1 + SPUR_RATIO), -1.0)
         bound += 1e-9 * (1 + np.abs(bound))
         _, k_j = distances(juncs, bound)

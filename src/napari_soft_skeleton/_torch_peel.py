@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._simple_points import _steps, simple_point_table
 
 #: Largest number of (voxel, neighbour) pairs gathered at once by the torch peeling.
 _GATHER_CHUNK = 1 << 24
 
 
-def _thin_torch(mask, labels: bool = False, progress=None):
+def _thin_torch(mask, labels: bool = False, progress=None, spacing=None):
     """:func:`topological_skeleton_mask` for a boolean tensor ``(B, *spatial)`` on any device.
 
     With ``labels=True``, ``mask`` is an integer tensor of label ids (< 2**31)
@@ -25,6 +27,9 @@ def _thin_torch(mask, labels: bool = False, progress=None):
     sweep dead voxels stay in the list (they are masked out) and the list is
     compacted once at its end.  A subfield costs a handful of kernels: gather
     its neighbourhoods, look them up, clear the deletable voxels.
+
+    ``spacing`` (of the spatial axes): the physical-distance gate of
+    :mod:`._depth`, computed on the host once.
     """
     import torch
     import torch.nn.functional as F
@@ -34,6 +39,11 @@ def _thin_torch(mask, labels: bool = False, progress=None):
     table = simple_point_table(ndim, device)
     padded = F.pad(mask.to(torch.int32), (1, 1) * ndim)  # (label ids fit: checked by the callers)
     flat = padded.reshape(-1)
+    from ._depth import physical_gate
+
+    gate = physical_gate(padded.cpu().numpy(), spacing, batch=True)
+    if gate is not None:
+        gate = torch.from_numpy(gate.astype(np.int32)).to(device)
     strides = padded.stride()[1:]
     steps = _steps(ndim)
     # (int64 indices throughout: int32 ones are converted to int64 by every gather)
@@ -59,6 +69,7 @@ def _thin_torch(mask, labels: bool = False, progress=None):
         n = alive.numel()
         if n == 0:
             break
+        held = torch.zeros((), dtype=torch.bool, device=device)
         ends = torch.bincount(parity, minlength=n_sub).cumsum(0).tolist()
         blocks = [(a, b) for a, b in zip([0] + ends[:-1], ends) if b > a]
         for off in face_offsets:
@@ -66,6 +77,10 @@ def _thin_torch(mask, labels: bool = False, progress=None):
             # background on this side, more than one neighbour (not an end point)
             centre = flat[alive]
             cand = (centre != 0) & (flat[alive + off] != centre if labels else flat[alive + off] == 0)
+            if gate is not None:
+                deep = gate[alive] > sweeps + 1
+                held |= (cand & deep).any()
+                cand &= ~deep
             count = torch.cat([neighbours(alive[a : a + chunk]).sum(1) for a in range(0, n, chunk)])
             cand &= count > 1
             for a, b in blocks:  # one subfield: its voxels never touch each other
@@ -76,7 +91,7 @@ def _thin_torch(mask, labels: bool = False, progress=None):
                     flat[idx] = torch.where(go, 0, flat[idx])
         keep = flat[alive] != 0
         alive, parity = alive[keep], parity[keep]
-        if alive.numel() == n:
+        if alive.numel() == n and not bool(held):
             break
         sweeps += 1
         if progress is not None:

@@ -13,6 +13,12 @@ canvas (no pyplot, no display):
   voxel or two (``per_slice["sparse"]``), where one unmatched voxel means an
   F1 of 0, are drawn as hollow markers and not joined by the line.
 
+Positions are labelled with their unit: with a voxel spacing the projections
+are drawn in physical coordinates (``x (µm)``, ``y (µm)``; ``spacing units``
+for a spacing without a unit, ``voxels`` without one) and the per-slice
+panels get a second x axis on top, the position along axis 0 (``z (µm)``),
+above the slice index that links to napari's slider.
+
 :func:`draw_per_slice` draws the two curve panels on given axes, so that the
 widget's docked plot reads the same as the saved figures.  Every colour comes
 from :mod:`napari_soft_skeleton.palette`.
@@ -61,6 +67,14 @@ def _projection(skel: np.ndarray) -> np.ndarray:
 
 def _tolerance_text(result: Any) -> str:
     return f"tolerance {_fmt(result.tolerance, 2)} {getattr(result, 'unit', 'voxels')}"
+
+
+def _length_unit(result: Any, spacing: Sequence[float] | None = None) -> str | None:
+    """The unit positions are shown in: ``result.unit`` when it has a spacing (``"spacing units"`` without a
+    named unit), ``"spacing units"`` for a ``spacing`` given only to the figure, None for voxels."""
+    if getattr(result, "spacing", None) is not None:
+        return getattr(result, "unit", None) or "spacing units"
+    return "spacing units" if spacing is not None else None
 
 
 def _solid(projection: np.ndarray, colour: str) -> np.ndarray:
@@ -160,11 +174,23 @@ def draw_per_slice(ax_counts, ax_agreement, results: Sequence[Any], letters: Seq
     ax_agreement.set_ylabel(f"agreement with A\n(F1 per {unit})", fontsize=9)
     ax_agreement.set_xlabel(f"{unit} index (axis 0)", fontsize=9)
     ax_agreement.set_xlim(-0.5, n - 0.5)
+    _position_axis(ax_counts, first, is3d)
     ax_agreement.grid(True, alpha=0.3)
     ax_agreement.tick_params(labelsize=8)
     if legend:
         for ax in (ax_counts, ax_agreement):
             ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=9, frameon=False)
+
+
+def _position_axis(ax, result: Any, is3d: bool) -> None:
+    """A second x axis on top of ``ax``: the position along axis 0 in ``result``'s unit (with a spacing)."""
+    spacing = getattr(result, "spacing", None)
+    if spacing is None:
+        return
+    step = float(spacing[0])
+    top = ax.secondary_xaxis("top", functions=(lambda i: np.asarray(i) * step, lambda z: np.asarray(z) / step))
+    top.set_xlabel(f"{'z' if is3d else 'y'} ({_length_unit(result)})", fontsize=9)
+    top.tick_params(labelsize=8)
 
 
 def _figure(panels: int, rows: int, cols: int, aspect: float, dpi: int, extra_width: float = 0.0):
@@ -195,12 +221,27 @@ def _prepare(a, candidates, mask, spacing):
     return sa, sbs, aspect
 
 
-def _image_axes(fig, grid, sa, sbs, results, letters, colours, aspect, with_plain_b: bool):
+def _image_kw(shape, spacing, aspect: float) -> dict:
+    """imshow's arguments: physical coordinates (an extent, equal aspect) with a spacing, else voxel indices."""
+    kw: dict[str, Any] = dict(interpolation="nearest", origin="upper")
+    if spacing is None or len(spacing) < 2:
+        return {**kw, "aspect": aspect}
+    sy, sx = float(spacing[-2]), float(spacing[-1])
+    ny, nx = shape[-2], shape[-1]
+    return {**kw, "aspect": "equal", "extent": (-0.5 * sx, (nx - 0.5) * sx, (ny - 0.5) * sy, -0.5 * sy)}
+
+
+def _image_axes(fig, grid, sa, sbs, results, letters, colours, aspect, with_plain_b: bool, spacing=None):
     """The top row: A, (B itself,) and each candidate's difference with A."""
     is3d = sa.ndim == 3
     suffix = "\nmaximum projection along z" if is3d else ""
     word = "voxels" if is3d else "pixels"
-    kw = dict(interpolation="nearest", aspect=aspect, origin="upper")
+    if spacing is not None and len(spacing) != sa.ndim:
+        spacing = None
+    if spacing is None and results[0].spacing is not None and len(results[0].spacing) == sa.ndim:
+        spacing = results[0].spacing
+    kw = _image_kw(sa.shape, spacing, aspect)
+    where = _length_unit(results[0], spacing) if spacing is not None else None
     first = results[0]
     ax_a = fig.add_subplot(grid[0, 0])
     ax_a.imshow(_solid(_projection(sa), palette.REFERENCE_COLOUR), **kw)
@@ -224,9 +265,9 @@ def _image_axes(fig, grid, sa, sbs, results, letters, colours, aspect, with_plai
                      fontsize=9, color=colours[i] if not with_plain_b else "black")
         axes.append(ax)
     for ax in axes:
-        ax.set_xlabel("x", fontsize=9)
+        ax.set_xlabel(f"x ({where or word})", fontsize=9)
         ax.tick_params(labelsize=8)
-    ax_a.set_ylabel("y", fontsize=9)
+    ax_a.set_ylabel(f"y ({where or word})", fontsize=9)
     _difference_legend(axes[-1], letters[0] if len(letters) == 1 else "the candidate")
 
 
@@ -257,7 +298,7 @@ def render_comparison_figure(
         f"   ({_tolerance_text(result)})" + ("   (masked)" if mask is not None else ""),
         fontsize=11,
     )
-    _image_axes(fig, grid, sa, sbs, [result], ["B"], colours, aspect, with_plain_b=True)
+    _image_axes(fig, grid, sa, sbs, [result], ["B"], colours, aspect, with_plain_b=True, spacing=spacing)
     ax_c = fig.add_subplot(grid[1, :])
     ax_g = fig.add_subplot(grid[2, :], sharex=ax_c)
     draw_per_slice(ax_c, ax_g, [result], ["B"], colours, is3d=sa.ndim == 3)
@@ -294,7 +335,7 @@ def render_side_by_side_figure(
                  + ", ".join(f"{letter}: {_shorten(n, 28)}" for letter, n in zip(letters, names[1:]))
                  + f"\n{_tolerance_text(results[0])}" + ("   (masked)" if mask is not None else ""),
                  fontsize=11)
-    _image_axes(fig, grid, sa, sbs, results, letters, colours, aspect, with_plain_b=False)
+    _image_axes(fig, grid, sa, sbs, results, letters, colours, aspect, with_plain_b=False, spacing=spacing)
     ax_c = fig.add_subplot(grid[1, :])
     ax_g = fig.add_subplot(grid[2, :], sharex=ax_c)
     draw_per_slice(ax_c, ax_g, results, letters, colours, is3d=sa.ndim == 3)

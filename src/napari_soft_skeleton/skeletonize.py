@@ -154,11 +154,16 @@ def skeletonize(
         Skeletonize each z-slice of a 3-D array in 2-D (batched).  No effect
         on 2-D input.
     spacing : sequence of float, optional
-        Voxel spacing (z, y, x).  The skeletons are computed on the voxel grid;
-        the spacing is checked, and strongly anisotropic volumes (ratio ≥ 3)
-        processed in 3-D get a warning suggesting ``per_slice=True``.  The
-        topological method's spur pruning measures its lengths and radii in
-        these units (the in-plane ones with ``per_slice=True``).
+        Voxel spacing (z, y, x), in any one length unit.  The topological
+        method thins in physical space: on anisotropic voxels its deletion
+        order follows the Euclidean distance to the background in these units
+        (see :mod:`napari_soft_skeleton._depth`), so the skeleton is centred
+        in space, not in voxels, and its spur pruning measures lengths and
+        radii in these units (the in-plane ones with ``per_slice=True``).
+        Equal spacings change nothing.  The soft skeleton (the clDice
+        formula) and scikit-image's methods work on the voxel grid whatever
+        the spacing; strongly anisotropic volumes (ratio ≥ 3) processed with
+        them in 3-D get a warning.
     device : str or torch.device, optional
         Torch device for the soft and topological skeletons: ``None``/``'auto'``
         picks CUDA, then MPS, then CPU (the result is the same on every
@@ -253,11 +258,11 @@ def skeletonize(
     if method == "zhang" and arr.ndim == 3 and not per_slice:
         raise ValueError("method='zhang' is 2-D only; use per_slice=True for a 3-D volume")
     per_slice = bool(per_slice) and arr.ndim == 3
-    if spacing is not None and arr.ndim == 3 and not per_slice:
+    if spacing is not None and arr.ndim == 3 and not per_slice and method != "topological":
         if max(spacing) / min(spacing) >= 3:
             warnings.warn(
-                f"voxel spacing {spacing} is strongly anisotropic; the skeleton is computed on "
-                "the voxel grid (consider per_slice=True)",
+                f"voxel spacing {spacing} is strongly anisotropic; method {method!r} works on "
+                "the voxel grid (method 'topological' follows the spacing; or consider per_slice=True)",
                 UserWarning,
                 stacklevel=2,
             )

@@ -36,6 +36,11 @@ Three implementations give the same skeleton, voxel for voxel (tested):
 
 The simple-point machinery itself lives in :mod:`._simple_points`.
 
+With an anisotropic ``spacing`` the peeling is also gated by physical
+distance (:mod:`._depth`): a sweep deletes only voxels whose Euclidean depth
+below the surface, in physical units, the sweeps have reached, so that the
+skeleton is centred in space, not in voxels.
+
 The peeling keeps every end point it meets, so bumps on an object's surface
 leave short terminal branches (spurs); the public functions then prune them
 (``spurs="prune"``, the default) with the compiled pass of :mod:`._spurs`:
@@ -71,7 +76,7 @@ __all__ = [
 
 
 def _peel(flat, alive, parity, offsets, face_offsets, ndim: int, max_sweeps=None, labels=False,
-          progress=None) -> None:
+          progress=None, gate=None) -> None:
     """Thin the padded flat 0/1 NumPy array ``flat`` in place (:func:`_thin_torch` is its GPU twin).
 
     ``alive``: flat indices of its foreground voxels; ``parity``: their
@@ -89,15 +94,24 @@ def _peel(flat, alive, parity, offsets, face_offsets, ndim: int, max_sweeps=None
     ``progress(sweeps_done, sweeps_done + 1)`` is called after every sweep
     but the last (the total is unknown until nothing changes); an exception
     raised in it stops the thinning.
+
+    ``gate``: the physical-distance gate of :mod:`._depth` (sweep ``t``
+    deletes only voxels whose gate is at most ``t``; sweeps go on while it
+    holds a candidate back).
     """
     sweeps = 0
     while max_sweeps is None or sweeps < max_sweeps:
         sweeps += 1
         removed = 0
+        held = 0
         # one direction at a time (as in Lee et al.): the points whose neighbour
         # on that side is background at the start of the sub-sweep may go
         for off in face_offsets:
             on_side = flat[alive + off] != flat[alive] if labels else flat[alive + off] == 0
+            if gate is not None:
+                deep = gate[alive] > sweeps
+                held += int(np.count_nonzero(on_side & deep))
+                on_side &= ~deep
             cand_all, cand_parity = alive[on_side], parity[on_side]
             # end points are judged at the start of the sub-sweep (as Lee et al.
             # do); simplicity at the moment of deletion, which keeps topology
@@ -114,7 +128,7 @@ def _peel(flat, alive, parity, offsets, face_offsets, ndim: int, max_sweeps=None
                 removed += int(go.sum())
             keep = flat[alive] != 0
             alive, parity = alive[keep], parity[keep]
-        if removed == 0:
+        if removed == 0 and held == 0:
             break
         if progress is not None:
             progress(sweeps, sweeps + 1)
@@ -144,7 +158,12 @@ def topological_skeleton_mask(mask: np.ndarray, *, max_sweeps: int | None = None
         topology is kept.  ``'keep'``: the peeling's skeleton as it is
         (every end point it met).
     spacing : sequence of float, optional
-        Voxel size per axis, for the pruning's lengths and distances.
+        Voxel size per axis.  On anisotropic voxels the peeling is ordered by
+        physical distance (a voxel may go only once the sweeps have reached
+        its Euclidean depth below the surface, in these units; see
+        :mod:`napari_soft_skeleton._depth`), so the skeleton is centred in
+        space rather than in voxels; the pruning measures its lengths and
+        distances in these units.  Equal spacings give the grid's skeleton.
 
     Returns
     -------
@@ -288,17 +307,21 @@ def _thin_numpy(values: np.ndarray, *, labels: bool, max_sweeps: int | None = No
     offsets = np.array(_steps(ndim), dtype=np.int64) @ strides
     # opposite sides one after the other (z-, z+, y-, y+, x-, x+): symmetric peeling
     face_offsets = np.array([sign * strides[axis] for axis in range(ndim) for sign in (-1, 1)], np.int64)
+    from ._depth import physical_gate
+
+    gate = physical_gate(padded, spacing, batch)
     peel = _compiled_peel(values)
     if peel is not None:
         dims = np.array(padded.shape[batch:], np.int64)
-        peel(flat, offsets, face_offsets, strides, dims, ndim, max_sweeps, progress)
+        peel(flat, offsets, face_offsets, strides, dims, ndim, max_sweeps, progress, gate)
     else:
         alive = np.flatnonzero(flat)
         coords = np.unravel_index(alive, padded.shape)[batch:]
         parity = np.zeros(alive.shape, np.uint8)
         for axis in range(ndim):
             parity |= ((coords[axis] & 1).astype(np.uint8) << axis)
-        _peel(flat, alive, parity, offsets.tolist(), face_offsets.tolist(), ndim, max_sweeps, labels, progress)
+        _peel(flat, alive, parity, offsets.tolist(), face_offsets.tolist(), ndim, max_sweeps, labels, progress,
+              gate)
     if spurs == "prune" and max_sweeps is None:
         try:
             from ._spurs import prune_padded

@@ -9,6 +9,8 @@
   a pick by hand.
 * The tolerance field shows A's unit and, until the user edits it, the
   library's default for A's voxel size (1.5 × the largest).
+* "use voxel spacing" (:mod:`._spacing_control`) reads out A's voxel spacing;
+  off, the comparison runs on the voxel grid (tolerance and lengths in voxels).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from qtpy.QtWidgets import QFormLayout
 from ..metrics import default_tolerance
 from ._compare_layers import default_candidates, default_reference, is_input, spacing_and_unit, spatial_ndim
 from ._compare_plan import CONTROLS
+from ._spacing_control import SpacingControl, compare_effect
 
 _INPUT_TIP = (
     "A skeleton layer (Image or Labels; 2D, 3D, or 4D (t, z, y, x): the time point the slider shows). "
@@ -50,6 +53,10 @@ class LayerPickers:
             self.form.addRow(CONTROLS[key], picker.native)
             # (Qt's signal: magicgui does not emit `changed` when a choice's data is None)
             picker.native.currentIndexChanged.connect(lambda *_, key=key: self._picked(key))
+        self.voxel_spacing = SpacingControl(viewer, self.reference, effect=compare_effect,
+                                            tooltip="The spacing is A's (B and C lie on the same grid); the default tolerance "
+                                                    "is 1.5 × its largest step.")
+        self.voxel_spacing.use.changed.connect(lambda *_: self._update_tolerance())
         self.form.addRow("tolerance", self.tolerance.native)
         self.tolerance.changed.connect(self._tolerance_changed)
         self.hand_picked: set[str] = set()  # "A", "B", "C", "mask"
@@ -162,10 +169,16 @@ class LayerPickers:
         if event is not None and a is not None and event.source == a:
             self._update_tolerance()
 
+    def spacing_and_unit(self, a) -> tuple[tuple[float, ...] | None, str]:
+        """A's ``(spacing, unit)`` for the comparison: ``(None, 'voxels')`` without A or with the spacing off."""
+        if a is None or not self.voxel_spacing.used:
+            return None, "voxels"
+        return spacing_and_unit(a, spatial_ndim(a), self.viewer.layers)
+
     def _update_tolerance(self) -> None:
         """A's unit in the tolerance field, and the default for A's voxel size unless edited."""
         a = self.reference.value
-        spacing, unit = (None, "voxels") if a is None else spacing_and_unit(a, spatial_ndim(a), self.viewer.layers)
+        spacing, unit = self.spacing_and_unit(a)
         paused, self._paused = self._paused, True
         try:
             self.tolerance.native.setSuffix(f" {unit}")
@@ -175,7 +188,8 @@ class LayerPickers:
             self._paused = paused
         self.tolerance.tooltip = (
             f"A voxel counts as matched when the other skeleton has a voxel within this distance, in {unit} "
-            f"(A's scale). Default: 1.5 × A's largest voxel size ({default_tolerance(spacing):g} {unit})"
+            + ("(A's scale). " if spacing is not None else "('use voxel spacing' is off or A has no scale). ")
+            + f"Default: 1.5 × A's largest voxel size ({default_tolerance(spacing):g} {unit})"
             + ("; set by hand." if self.tolerance_edited else ".")
         )
 

@@ -94,12 +94,12 @@ def _array(layer, letter: str) -> np.ndarray:
         raise UserError(f"{CONTROLS[letter]}: {err}") from None
 
 
-def make_plan(a, candidates: list, m, *, tolerance: float, time: int, layers=()) -> Plan:
+def make_plan(a, candidates: list, m, *, tolerance: float, time: int, layers=(), use_spacing: bool = True) -> Plan:
     """Check the chosen layers and describe the work (GUI thread); raises :class:`UserError`.
 
     ``time`` is the time point compared when A is (t, z, y, x); ``layers``
     are the viewer's layers (to find the unit of a skeleton made from another
-    layer).
+    layer); ``use_spacing=False`` compares on the voxel grid (A's scale ignored).
     """
     if a is None:
         raise UserError(f"Pick a skeleton layer for '{CONTROLS['A']}' first.")
@@ -139,7 +139,7 @@ def make_plan(a, candidates: list, m, *, tolerance: float, time: int, layers=())
         if mask is not None and not mask.any():
             hint = " (float images count as value > 0.5)" if np.dtype(layer.dtype).kind == "f" else ""
             raise UserError(f"Layer '{layer.name}' is empty{at}{hint}; there is no {what} to compare.")
-    spacing, unit = spacing_and_unit(a, spatial_ndim(a), layers)
+    spacing, unit = spacing_and_unit(a, spatial_ndim(a), layers) if use_spacing else (None, "voxels")
     n_times = _n_times(a) if four_d else 1
     tolerance = float(tolerance)
 

@@ -74,8 +74,8 @@ class CompareWidget(QWidget):
 
         self.pickers = LayerPickers(napari_viewer, on_change=self._pickers_changed)
         p = self.pickers
-        self.reference, self.candidate, self.second, self.mask, self.tolerance = (
-            p.reference, p.candidate, p.second, p.mask, p.tolerance)
+        self.reference, self.candidate, self.second, self.mask, self.tolerance, self.voxel_spacing = (
+            p.reference, p.candidate, p.second, p.mask, p.tolerance, p.voxel_spacing)
         self.compare_button = QPushButton("Compare")
         self.compare_button.setToolTip("Compare B (and C) with A in the background.")
         self.cancel_button = QPushButton("Cancel")
@@ -104,6 +104,7 @@ class CompareWidget(QWidget):
         exports.addWidget(self.save_plot_button)
         layout = QVBoxLayout(self)
         layout.addLayout(p.form)
+        layout.addWidget(self.voxel_spacing.native)  # A's voxel spacing, full width (the readout wraps)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
@@ -148,7 +149,7 @@ class CompareWidget(QWidget):
             plan = make_plan(a, [self.candidate.value, *([c] if c is not None else [])], self.mask.value,
                              tolerance=self.tolerance.value,
                              time=time_point(self.viewer, a) if a is not None and a.ndim == 4 else 0,
-                             layers=list(self.viewer.layers))
+                             layers=list(self.viewer.layers), use_spacing=self.voxel_spacing.used)
             names = " and ".join(ly.name for ly in plan.candidates)
             worker = self.job.start(plan.work, description=f"comparing {names} with {a.name}",
                                     on_done=lambda out: self._apply(plan, out))

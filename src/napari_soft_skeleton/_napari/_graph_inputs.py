@@ -17,10 +17,9 @@ from ._common import (
     default_layer,
     image_input,
     layer_array,
-    layer_spacing,
     skeletonizable,
 )
-from ._compare_layers import length_unit, plugin_metadata, skeleton_method
+from ._compare_layers import plugin_metadata, skeleton_method
 
 #: "skeletonize" choices: (shown, value); "none" = the layer already is a skeleton.
 METHODS = [("topological", "topological"), ("Lee", "lee"), ("soft (auto)", "soft"),
@@ -128,8 +127,10 @@ class _GraphInputs:
         if fill and not _has_fill_holes():
             raise UserError("This version of the library cannot fill holes; untick 'fill holes'.")
         ndim = data.ndim
-        spacing = layer_spacing(layer, ndim)
-        unit = length_unit(layer, list(self.viewer.layers))
+        spacing = self.voxel_spacing.spacing_for(layer, ndim)  # None when switched off: voxels
+        state = self.voxel_spacing.state(layer)
+        unit = state.unit if spacing is not None else None  # the graph's (exports say "spacing units" without)
+        shown = None if state.length_unit == "voxels" else state.length_unit
         skel_input = self._as_binary(layer, data, CONTROLS["layer"])
         mask = self._extra(self.mask.value, data.shape, CONTROLS["mask"], binary=True)
         image = self._extra(self.image.value, data.shape, CONTROLS["image"], binary=False)
@@ -152,6 +153,8 @@ class _GraphInputs:
                 kwargs = {"fill_holes": True} if fill else {}
                 if method == "soft":
                     kwargs["iterations"] = "auto"
+                if method == "topological":  # (scikit-image's and the soft skeleton work on the voxel grid)
+                    kwargs["spacing"] = spacing
                 skeleton = skeletonize(skel_input, method, progress=sub, **kwargs) if skel_input.any() \
                     else np.zeros(skel_input.shape, skel_input.dtype)
             progress(700, 1000)
@@ -161,7 +164,7 @@ class _GraphInputs:
 
         what = "skeleton graph" if method == "none" else f"{method} skeleton graph"
         return {"work": work, "description": f"{what} of '{name}'", "layer": layer, "method": method,
-                "fill_holes": fill, "mask": self.mask.value, "image": self.image.value, "unit": unit,
+                "fill_holes": fill, "mask": self.mask.value, "image": self.image.value, "unit": shown,
                 "spacing": spacing, "shape": data.shape}
 
     @staticmethod

@@ -4,7 +4,8 @@ Pick a skeleton layer (or a mask, skeletonized first with the chosen
 method), optionally a mask for the radii and an image for intensities, and
 press Build: in the background the skeleton is made (if needed) and
 :func:`~napari_soft_skeleton.skeleton_graph` builds its graph with the
-layer's scale as spacing and its unit.  Three layers appear on the input
+layer's scale as spacing and its unit (on the voxel grid, in voxels, when
+"use voxel spacing" is off; see :mod:`._spacing_control`).  Three layers appear on the input
 layer (see :mod:`._graph_layers`): the branches as Shapes paths with the
 branch table as ``features`` (so napari's features table works on it), coloured by
 a column, and the junctions and end points as Points.
@@ -50,6 +51,7 @@ from ._graph_inputs import (  # noqa: F401
 from ._graph_table import BranchTable, ColourLegend
 from ._jobs import Job, warm_up
 from ._skeleton_widgets import _keeping_warnings
+from ._spacing_control import SpacingControl, graph_effect
 
 
 class GraphWidget(_GraphInputs, _GraphActions, QWidget):
@@ -103,6 +105,10 @@ class GraphWidget(_GraphInputs, _GraphActions, QWidget):
                                      "when it is a mask, else the layer a plugin skeleton was made from.")
         self.image = ComboBox(choices=self._image_choices,
                               tooltip="An intensity image: the mean intensity along each branch.")
+        self.voxel_spacing = SpacingControl(
+            napari_viewer, self.layer, effect=lambda state: graph_effect(self.method.value, state),
+            tooltip="Radii and the prune length are measured in the same unit.")
+        self.method.changed.connect(self.voxel_spacing.refresh)
         self.build_button = QPushButton("Build graph")
         self.build_button.setToolTip("Skeletonize (if asked) and build the graph in the background.")
         self.cancel_button = QPushButton("Cancel")
@@ -197,6 +203,7 @@ class GraphWidget(_GraphInputs, _GraphActions, QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.voxel_spacing.native)  # (full width: the readout wraps)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.display_box)
@@ -284,7 +291,7 @@ class GraphWidget(_GraphInputs, _GraphActions, QWidget):
         graph, drawn = result
         self.full_graph = self.graph = graph
         self.drawn = self.drawn_full = drawn
-        self.unit = graph.unit
+        self.unit = plan["unit"]  # as shown: 'µm', 'scale units' (a scale without a unit), None: voxels
         self._source = layer
         self._settings = {"method": plan["method"], "fill_holes": plan["fill_holes"],
                           "mask": None if plan["mask"] is None else plan["mask"].name,

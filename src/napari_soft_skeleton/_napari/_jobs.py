@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -189,3 +190,24 @@ class Job:
     def _notify(self, what: str) -> None:
         for listener in self.listeners:
             listener(what)
+
+
+def keeping_warnings(work):
+    """``work`` that also returns the library's warnings (one line each, no repeats).
+
+    They are shown, in the widgets' words, once the result is on screen: e.g.
+    scikit-image dropping objects, or a strongly anisotropic volume.
+    """
+    def run(progress):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            warnings.simplefilter("always", RuntimeWarning)
+            result = work(progress)
+        messages = []
+        for w in caught:
+            text = shown(str(w.message))
+            if issubclass(w.category, (UserWarning, RuntimeWarning)) and text not in messages:
+                messages.append(text)
+        return result, messages
+
+    return run

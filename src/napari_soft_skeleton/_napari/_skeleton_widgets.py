@@ -9,8 +9,6 @@ notification (whose toast napari cuts short).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from magicgui.widgets import (
     CheckBox,
@@ -32,7 +30,6 @@ from ._common import (
     image_input,
     layer_array,
     layer_choices,
-    layer_spacing,
     move_below,
     put_layer,
     ramp,
@@ -41,6 +38,8 @@ from ._common import (
     status_label,
 )
 from ._jobs import Job, warm_up
+from ._jobs import keeping_warnings as _keeping_warnings
+from ._spacing_control import SpacingControl, method_effect, soft_effect
 
 _MODES = {"3D": False, "per-slice 2D": True}
 #: Methods whose skeletons are one voxel thin: drawn over the thick soft skeleton.
@@ -72,6 +71,7 @@ class _SkeletonWidget(Container):
             "gives a tree, not a closed surface; tunnels stay loops. A label wholly inside another joins it."))
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.voxel_spacing = SpacingControl(napari_viewer, self.layer, effect=lambda state: self._spacing_effect(state))
         self.status = status_label()
         self.job = Job(out_of_memory=self._out_of_memory)
         self.job.listeners.append(self._job_state)
@@ -88,9 +88,15 @@ class _SkeletonWidget(Container):
             self._follow_name(existing)
 
     def _lay_out(self, controls: list) -> None:
-        """The controls as a labelled form, then Run / Cancel, then the status line at full width."""
+        """The controls as a labelled form, the voxel spacing, Run / Cancel, then the status line at full width."""
         self.form.extend([*controls, self.run_button, self.cancel_button])
-        self.extend([self.form, self.status])
+        self.extend([self.form, self.voxel_spacing, self.status])
+        self.mode.changed.connect(self.voxel_spacing.refresh)
+        self.voxel_spacing.refresh()
+
+    def _spacing_effect(self, state) -> str:
+        """What the spacing does here (the readout's second line)."""
+        raise NotImplementedError
 
     # -- layer picker -------------------------------------------------------
     def _layer_choices(self, _widget=None):
@@ -205,27 +211,6 @@ class _SkeletonWidget(Container):
         return added, new
 
 
-def _keeping_warnings(work):
-    """``work`` that also returns the library's warnings (one line each, no repeats).
-
-    They are shown, in the widgets' words, once the result is on screen: e.g.
-    scikit-image dropping objects, or a strongly anisotropic volume.
-    """
-    def run(progress):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", UserWarning)
-            warnings.simplefilter("always", RuntimeWarning)
-            result = work(progress)
-        messages = []
-        for w in caught:
-            text = shown(str(w.message))
-            if issubclass(w.category, (UserWarning, RuntimeWarning)) and text not in messages:
-                messages.append(text)
-        return result, messages
-
-    return run
-
-
 def _values(plan) -> str:
     lo, hi = plan["range"]
     text = f"the layer's values lie in [{lo:g}, {hi:g}]"
@@ -271,6 +256,9 @@ class SoftSkeletonWidget(_SkeletonWidget):
         self._lay_out([self.layer, self.iterations, self.auto, self.threshold, self.mode, self.fill_holes, self.device])
         self._refresh_layers()
 
+    def _spacing_effect(self, state) -> str:
+        return soft_effect(state, per_slice=_MODES[self.mode.value])
+
     def set_iterations(self, k: int) -> None:
         """Use ``k`` iterations (e.g. as chosen in the iteration explorer)."""
         self.auto.value = False
@@ -282,7 +270,7 @@ class SoftSkeletonWidget(_SkeletonWidget):
         threshold = float(self.threshold.value)
         fill_holes = bool(self.fill_holes.value)
         data, kind, values, per_slice, spatial = self._inputs(layer, data)
-        spacing = layer_spacing(layer, spatial)
+        spacing = self.voxel_spacing.spacing_for(layer, spatial)  # (None: the voxel grid)
 
         def compute(frame, progress):
             kwargs = dict(iterations=iterations, per_slice=per_slice, device=device, spacing=spacing,
@@ -298,7 +286,8 @@ class SoftSkeletonWidget(_SkeletonWidget):
             "description": f"soft skeleton of '{layer.name}'",
             "kind": kind,
             "range": values,
-            "settings": {"method": "soft", "iterations": iterations, "per_slice": per_slice, "fill_holes": fill_holes},
+            "settings": {"method": "soft", "iterations": iterations, "per_slice": per_slice, "fill_holes": fill_holes,
+                         "spacing": spacing},
             "threshold": threshold,
         }
 
@@ -349,8 +338,13 @@ class ReferenceSkeletonWidget(_SkeletonWidget):
                                       tooltip="Probability/intensity images are binarized as value > threshold "
                                               "(intensities are first rescaled to [0, 1]; masks and Labels "
                                               "need none).")
+        self.method.changed.connect(self.voxel_spacing.refresh)
         self._lay_out([self.layer, self.method, self.threshold, self.mode, self.fill_holes])
         self._refresh_layers()
+
+    def _spacing_effect(self, state) -> str:
+        method = getattr(self, "method", None)  # (None while the base class is being built)
+        return method_effect(None if method is None else method.value, state, per_slice=_MODES[self.mode.value])
 
     def _plan(self, layer, data):
         method = self.method.value
@@ -359,21 +353,23 @@ class ReferenceSkeletonWidget(_SkeletonWidget):
             raise UserError("Method 'zhang' is 2D only; set 'mode' to 'per-slice 2D' for a volume.")
         threshold = float(self.threshold.value)
         fill_holes = bool(self.fill_holes.value)
+        # only our thinning follows the spacing (scikit-image's work on the voxel grid); None when switched off
+        spacing = self.voxel_spacing.spacing_for(layer, spatial) if method == "topological" else None
 
         def compute(frame, progress):
+            common = dict(per_slice=per_slice, return_iterations=True, progress=progress, fill_holes=fill_holes,
+                          spacing=spacing)
             if kind in ("labels", "mask"):
-                return skeletonize(frame, method, per_slice=per_slice, return_iterations=True,
-                                   progress=progress, fill_holes=fill_holes)
-            return skeletonize(frame, method, per_slice=per_slice, threshold=threshold,
-                               normalize=kind == "rescaled", return_iterations=True, progress=progress,
-                               fill_holes=fill_holes)
+                return skeletonize(frame, method, **common)
+            return skeletonize(frame, method, threshold=threshold, normalize=kind == "rescaled", **common)
 
         return {
             "work": lambda progress: self._over_frames(data, compute, progress),
             "description": f"{method} skeleton of '{layer.name}'",
             "kind": kind,
             "range": values,
-            "settings": {"method": method, "per_slice": per_slice, "threshold": threshold, "fill_holes": fill_holes},
+            "settings": {"method": method, "per_slice": per_slice, "threshold": threshold, "fill_holes": fill_holes,
+                         "spacing": spacing},
         }
 
     def _show(self, layer, plan, result):

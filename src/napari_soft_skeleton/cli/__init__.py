@@ -3,8 +3,8 @@
 Subcommands
 -----------
 ``skeletonize INPUT -o OUTPUT``
-    Skeletonize a 2D/3D ``.tif``/``.tiff``/``.npy`` image and write the
-    result with the input's voxel spacing.
+    Skeletonize a 2D/3D image and write the result with the input's voxel
+    spacing, unit and format.
 ``compare A B [C ...]``
     Compare skeleton B (candidate) with skeleton A (reference): precision,
     recall, F1, Betti numbers and per-slice statistics, optionally written
@@ -34,6 +34,15 @@ traceback instead.  Warnings are shown as single
 ``soft-skeleton: warning: ...`` lines.  Messages name the command line's
 flags (``--per-slice``), not the library's keywords.
 
+Voxel spacing
+-------------
+Every command that reads an image takes ``--spacing Z Y X`` and ``--unit U``
+(see :mod:`._calibration`); lengths, radii and tolerances are shown in the
+unit (``µm``), ``voxels`` without a spacing, ``spacing units`` for a spacing
+without a unit.  A file without calibration, and what :func:`read_volume`
+remarks about one, is said once per file (``soft-skeleton: note: ...``)
+when the command succeeds.
+
 torch and scikit-image are imported only by the command that needs them, so
 ``--help`` and ``--version`` answer at once.
 """
@@ -61,6 +70,7 @@ from ._common import (
     print_error,
     show_warning,
 )
+from ._calibration import drop_notes, flush_notes, reset_notes
 from ._parser import build_parser
 
 __all__ = [
@@ -81,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    reset_notes()
     with warnings.catch_warnings():
         warnings.showwarning = show_warning
         try:
@@ -91,16 +102,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
             debug = debug or bool(getattr(args, "debug", False))
             command = importlib.import_module(f".{args.command_module}", __name__)
-            return int(command.run(args))
+            code = int(command.run(args))
+            flush_notes()
+            return code
         except KeyboardInterrupt:
+            drop_notes()
             print_error("interrupted")
             return EXIT_INTERRUPTED
         except (UsageError, InputError, ValueError, OSError) as exc:
+            drop_notes()
             if debug:
                 traceback.print_exc()
             print_error(error_message(exc))
             return EXIT_USAGE
         except Exception as exc:
+            drop_notes()
             if debug:
                 traceback.print_exc()
             if is_library_error(exc):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._messages import CLI, rephrase
-from ..io import InputError, check_output_path, read_volume
+from ..io import InputError, Volume, check_output_path, read_volume
 
 PROG = "soft-skeleton"
 FIGURE_EXTENSIONS = (".png", ".pdf", ".svg")
@@ -151,9 +151,22 @@ def check_output(path: str, inputs: Sequence[str | None], extensions: Sequence[s
 _FLAGS = {"series": "--series", "channel": "--channel"}
 
 
-def read_image(path: str, what: str, **choose: Any) -> tuple[np.ndarray, tuple[float, ...] | None]:
-    """A 2D/3D image with its spacing; ``choose``: ``series=``/``channel=`` for :func:`read_volume`."""
-    array, spacing = read_volume(path, **choose, option_names=_FLAGS)
+def read_image(path: str, what: str, *, spacing: Sequence[float] | None = None, unit: str | None = None,
+               calibrated: bool = True, uncalibrated: str | None = None, **choose: Any) -> Volume:
+    """A 2D/3D image with its calibration, as a :class:`~napari_soft_skeleton.io.Volume`.
+
+    Unpacks as ``array, spacing``; ``.unit``, ``.format`` and ``.notes`` as
+    read, except that ``spacing``/``unit`` (``--spacing``/``--unit``, see
+    :mod:`._calibration`) replace or label the file's.  ``choose``:
+    ``series=``/``channel=`` for :func:`read_volume`.  The file's notes, and
+    that it has no calibration (``uncalibrated``: what is done instead; default
+    isotropic voxels), are said once per file on stderr.  ``calibrated=False``
+    (a mask): the calibration is neither checked nor reported.
+    """
+    from ._calibration import calibrate, note, uncalibrated_text
+
+    volume = read_volume(path, **choose, option_names=_FLAGS)
+    array, file_spacing = volume
     if array.ndim not in (2, 3):
         raise InputError(
             f"{what} '{path}' has {array.ndim} dimension{'s' if array.ndim != 1 else ''} "
@@ -165,9 +178,21 @@ def read_image(path: str, what: str, **choose: Any) -> tuple[np.ndarray, tuple[f
         raise InputError(f"{what} '{path}' has complex values ({array.dtype}); expected real numbers")
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         raise InputError(f"{what} '{path}' contains NaN or infinite values")
-    if spacing is not None and len(spacing) != array.ndim:
-        spacing = None
-    return array, spacing
+    if file_spacing is not None and len(file_spacing) != array.ndim:
+        file_spacing = None
+    file_unit = getattr(volume, "unit", None)
+    fmt = getattr(volume, "format", "npy")
+    notes = tuple(getattr(volume, "notes", ()))
+    if not calibrated:
+        return Volume(array, file_spacing, unit=file_unit, format=fmt, notes=notes)
+    spacing_t, unit_t, from_file = calibrate(path, what, array.ndim, file_spacing, file_unit, spacing, unit)
+    if from_file:
+        for text in notes:
+            if spacing_t is not None or "no calibration" not in text:
+                note(path, text)
+        if spacing_t is None:  # (once per file, whichever input it is)
+            note(path, uncalibrated or uncalibrated_text(path, array.ndim), kind="uncalibrated")
+    return Volume(array, spacing_t, unit=unit_t, format=fmt, notes=notes)
 
 
 def format_shape(shape: Sequence[int]) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..io import InputError, atomic_write
+from ._calibration import NO_UNIT, convert_spacing, flush_notes, note, spacing_text
 from ._common import (
     EXIT_OK,
     FIGURE_EXTENSIONS,
@@ -60,6 +61,11 @@ def _tolerance_line(result: Any, given: float | None) -> str:
     return text
 
 
+def _unit_symbol(unit: str) -> str | None:
+    """The unit of a spacing, or None for the display names of no unit."""
+    return None if unit in ("voxels", "spacing units") else unit
+
+
 def _fmt_error(value: Any) -> str:
     try:
         value = float(value)
@@ -95,6 +101,7 @@ def format_table(results: Sequence[Any], a: str, paths: Sequence[str], mask: str
     lines = [reference] + [f"{letter} (candidate): {p}" for letter, p in zip(letters, paths)]
     if mask:
         lines.append(f"mask: {mask}")
+    lines.append(f"spacing: {spacing_text(first.spacing, _unit_symbol(unit), len(first.shape))}")
     lines.append(_tolerance_line(first, tolerance))
     rows = [
         ("", "A", *letters),
@@ -126,67 +133,91 @@ def _is_swc(path: str) -> bool:
     return str(path).lower().endswith(".swc")
 
 
+def _read_candidate(args: argparse.Namespace, path: str, letter: str, base: tuple | None):
+    """``(array, spacing, unit)`` of a skeleton; ``base``: ``(name, spacing, unit)`` of the image whose
+    calibration the comparison uses (None: this one is it).  A spacing in another unit is converted to
+    ``base``'s (said once in a note)."""
+    uncalibrated = None
+    if base is not None and base[1] is not None:
+        uncalibrated = (f"{letter} '{path}' has no calibration: using {base[0]}'s spacing, "
+                        f"{spacing_text(base[1], base[2], len(base[1]))}")
+    unit_opt = args.unit
+    if base is not None and args.spacing is not None and unit_opt is None:
+        unit_opt = base[2] or NO_UNIT  # one --spacing for every file: in the base's unit
+    volume = read_image(path, letter, spacing=args.spacing, unit=unit_opt, uncalibrated=uncalibrated,
+                        series=args.series, channel=args.channel)
+    array, spacing = volume
+    unit = volume.unit
+    if base is not None and base[1] is not None and spacing is not None and unit and base[2] and unit != base[2]:
+        spacing = convert_spacing(spacing, unit, base[2])
+        note(path, f"{letter} '{path}' has its spacing in {unit}: converted to {base[0]}'s unit, "
+                   f"{spacing_text(spacing, base[2], array.ndim)}", kind="converted")
+        unit = base[2]
+    return array, spacing, unit
+
+
+def _warn_spacings(base: tuple, letter: str, spacing) -> None:
+    if base[1] is not None and spacing is not None and not np.allclose(base[1], spacing):
+        unit = f" {base[2]}" if base[2] else ""
+        warnings.warn(f"{base[0]} and {letter} have different voxel spacings ({base[1]} and {spacing}{unit}); "
+                      f"using {base[0]}'s", stacklevel=1)
+
+
+def _read_mask(args: argparse.Namespace, shape, other: str, other_path: str):
+    if args.mask is None:
+        return None
+    mask, _ = read_image(args.mask, "mask", calibrated=False, series=args.series, channel=args.channel)
+    if mask.shape != shape:
+        raise InputError(f"shape mismatch: mask '{args.mask}' has shape {mask.shape} but {other} "
+                         f"'{other_path}' has shape {shape}")
+    return mask
+
+
 def _read_swc_reference(args: argparse.Namespace, paths: list[str], letters: list[str]):
     """A traced tree as A: the candidates set the shape and the spacing; A's voxels are drawn for the figure."""
     from ..metrics._swc_compare import load_swc, reference_skeleton
 
-    choose = dict(series=args.series, channel=args.channel)
     table = load_swc(args.a, args.swc_scale, args.swc_origin)
-    candidates, spacing = [], None
+    candidates, base = [], None
     for letter, path in zip(letters, paths):
-        b, spacing_b = read_image(path, letter, **choose)
+        b, spacing_b, unit_b = _read_candidate(args, path, letter, base)
         if candidates and b.shape != candidates[0].shape:
             raise InputError(f"shape mismatch: B '{paths[0]}' has shape {candidates[0].shape} but {letter} "
                              f"'{path}' has shape {b.shape}")
-        if not candidates:
-            spacing = spacing_b
-        elif spacing is not None and spacing_b is not None and not np.allclose(spacing, spacing_b):
-            warnings.warn(f"B and {letter} have different voxel spacings ({spacing} and {spacing_b}); using B's",
-                          stacklevel=1)
+        if base is None:
+            base = ("B", spacing_b, unit_b)
+        else:
+            _warn_spacings(base, letter, spacing_b)
         candidates.append(b)
-    mask = None
-    if args.mask is not None:
-        mask, _ = read_image(args.mask, "mask", **choose)
-        if mask.shape != candidates[0].shape:
-            raise InputError(f"shape mismatch: mask '{args.mask}' has shape {mask.shape} but B '{paths[0]}' "
-                             f"has shape {candidates[0].shape}")
+    mask = _read_mask(args, candidates[0].shape, "B", paths[0])
     for b, path in zip(candidates, paths):
         _check_binary(b, path)
-    a = reference_skeleton(table, candidates[0].shape, spacing)
-    return a, spacing, candidates, mask, table
+    a = reference_skeleton(table, candidates[0].shape, base[1])
+    return a, base[1], base[2], candidates, mask, table
 
 
 def _read_all(args: argparse.Namespace, paths: list[str], letters: list[str]):
+    """``(a, spacing, unit, candidates, mask, reference)``: A's calibration is the comparison's."""
     if _is_swc(args.a):
         return _read_swc_reference(args, paths, letters)
     if args.swc_scale is not None or args.swc_origin is not None:
         raise UsageError("--swc-scale and --swc-origin apply only to a reference A that is a .swc file")
-    choose = dict(series=args.series, channel=args.channel)
-    a, spacing_a = read_image(args.a, "A", **choose)
+    a, spacing_a, unit_a = _read_candidate(args, args.a, "A", None)
+    base = ("A", spacing_a, unit_a)
     candidates = []
     for letter, path in zip(letters, paths):
-        b, spacing_b = read_image(path, letter, **choose)
+        b, spacing_b, _ = _read_candidate(args, path, letter, base)
         if a.shape != b.shape:
             raise InputError(
                 f"shape mismatch: A '{args.a}' has shape {a.shape} but {letter} '{path}' has shape {b.shape}"
             )
-        if spacing_a is not None and spacing_b is not None and not np.allclose(spacing_a, spacing_b):
-            warnings.warn(
-                f"A and {letter} have different voxel spacings ({spacing_a} and {spacing_b}); using A's",
-                stacklevel=1,
-            )
+        _warn_spacings(base, letter, spacing_b)
         candidates.append(b)
-    mask = None
-    if args.mask is not None:
-        mask, _ = read_image(args.mask, "mask", **choose)
-        if mask.shape != a.shape:
-            raise InputError(
-                f"shape mismatch: mask '{args.mask}' has shape {mask.shape} but A '{args.a}' has shape {a.shape}"
-            )
+    mask = _read_mask(args, a.shape, "A", args.a)
     _check_binary(a, args.a)
     for b, path in zip(candidates, paths):
         _check_binary(b, path)
-    return a, spacing_a, candidates, mask, a
+    return a, spacing_a, unit_a, candidates, mask, a
 
 
 def _check_outputs(args: argparse.Namespace, paths: list[str]) -> None:
@@ -205,14 +236,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"compare takes at most {MAX_CANDIDATES} candidate skeletons; got {len(paths)}")
     letters = letters_for(len(paths))
     _check_outputs(args, paths)
-    a, spacing_a, candidates, mask, reference = _read_all(args, paths, letters)
+    a, spacing_a, unit_a, candidates, mask, reference = _read_all(args, paths, letters)
 
     compare = library_function("compare", "metrics")
     results = []
     for i, (letter, path, b) in enumerate(zip(letters, paths, candidates)):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            results.append(compare(reference, b, mask=mask, spacing=spacing_a, tolerance=args.tolerance))
+            results.append(compare(reference, b, mask=mask, spacing=spacing_a, tolerance=args.tolerance,
+                                   unit=unit_a))
         for w in caught:  # name the files: "the candidate" is B, C, ...; A's warning once
             text = str(w.message)
             if "the reference " in text and i > 0:
@@ -229,6 +261,9 @@ def run(args: argparse.Namespace) -> int:
             payload = {
                 "reference": args.a,
                 "mask": args.mask,
+                "unit": results[0].unit,
+                "spacing": results[0].to_dict()["spacing"],
+                "tolerance": results[0].tolerance,
                 "candidates": [{"letter": letter, "candidate": path, **r.to_dict()}
                                for letter, path, r in zip(letters, paths, results)],
             }
@@ -251,5 +286,6 @@ def run(args: argparse.Namespace) -> int:
     if figure_bytes is not None:
         with writing(args.figure_path):
             atomic_write(args.figure_path, figure_bytes)
+    flush_notes()
     print(format_table(results, args.a, paths, args.mask, args.tolerance))
     return EXIT_OK

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     name = args.sample
     source = out / f"{name}_mask.tif"
-    write_volume(source, sample.mask, spacing=sample.spacing)
+    write_volume(source, sample.mask, spacing=sample.spacing, unit=getattr(sample, "unit", None))
     soft, lee, topo = (out / f"{name}_{m}.tif" for m in ("soft", "lee", "topological"))
     quiet = ["-q"] if args.quiet else []
     steps = [

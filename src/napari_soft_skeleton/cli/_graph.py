@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from ..io import InputError
+from ._calibration import flush_notes, length_unit, spacing_text
 from ._common import (
     EXIT_OK,
     ProgressBar,
-    UsageError,
     check_output,
     format_shape,
     isatty,
@@ -71,17 +71,6 @@ def _as_graph_input(data: np.ndarray, path: str) -> np.ndarray:
     return data != 0 if values[values != 0].size <= 1 else data
 
 
-def _spacing(args: argparse.Namespace, file_spacing, ndim: int):
-    if args.spacing is None:
-        return file_spacing
-    if len(args.spacing) != ndim:
-        raise UsageError(
-            f"--spacing takes one value per axis of the {ndim}D input ({'Z Y X' if ndim == 3 else 'Y X'}); "
-            f"got {len(args.spacing)}"
-        )
-    return tuple(args.spacing)
-
-
 def _skeleton(data: np.ndarray, spacing, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | None, str | None]:
     """The skeleton, the mask it came from (None when the input already is one) and the method used."""
     from ..metrics import THICK_FRACTION, interior_fraction
@@ -115,13 +104,15 @@ def _skeleton(data: np.ndarray, spacing, args: argparse.Namespace) -> tuple[np.n
 
 def _render(graph, outputs) -> list[tuple[str, bytes]]:
     """Every requested file's bytes, made in memory (a scratch folder for SWC and GraphML) before any is written."""
+    from ..graph._export import csv_text
+
     rendered = []
     with tempfile.TemporaryDirectory(prefix="soft-skeleton-graph-") as scratch:
         for flag, path, _ in outputs:
             if flag == "--csv":
-                data = graph.table("branches").to_csv(index=False).encode("utf-8")
+                data = csv_text(graph, "branches").encode("utf-8")
             elif flag == "--summary-csv":
-                data = graph.table("summary").to_csv(index=False).encode("utf-8")
+                data = csv_text(graph, "summary").encode("utf-8")
             else:
                 tmp = Path(scratch) / f"graph{Path(path).suffix}"
                 (graph.to_swc if flag == "--swc" else graph.to_graphml)(tmp)
@@ -176,9 +167,7 @@ def format_table(info: dict[str, Any]) -> str:
         how = "used as a skeleton (it has almost no interior voxels)"
     lines.append(f"skeleton: {how}")
     spacing = info["spacing"]
-    axes = "(z, y, x)" if len(info["shape"]) == 3 else "(y, x)"
-    lines.append(f"spacing: {', '.join(f'{v:g}' for v in spacing)} {axes}" if spacing
-                 else "spacing: none (lengths in voxels)")
+    lines.append(f"spacing: {spacing_text(spacing, info.get('spacing_unit'), len(info['shape']))}")
     if info["pruned"]:
         p = info["pruned"]
         rule = (f"shorter than {p['min_length']:g} {unit}" if p["min_length"] is not None
@@ -207,16 +196,18 @@ def format_table(info: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     outputs = _outputs(args)
-    data, file_spacing = read_image(args.input, "input", series=args.series, channel=args.channel)
+    volume = read_image(args.input, "input", spacing=args.spacing, unit=args.unit,
+                        series=args.series, channel=args.channel)
+    data, spacing = volume
+    unit = volume.unit if spacing is not None else None
     data = _as_graph_input(data, args.input)
-    spacing = _spacing(args, file_spacing, data.ndim)
     if not np.any(data):
         warnings.warn(f"'{args.input}' has no foreground: the graph is empty", stacklevel=1)
 
     start = time.perf_counter()
     skel, mask, method = _skeleton(data, spacing, args)
     skeleton_graph = library_function("skeleton_graph", "graph")
-    graph = skeleton_graph(skel, spacing=spacing, mask=mask)
+    graph = skeleton_graph(skel, spacing=spacing, mask=mask, unit=unit)
     pruned = None
     if args.prune is not None or args.prune_radius is not None:
         before = len(graph.branches)
@@ -230,7 +221,8 @@ def run(args: argparse.Namespace) -> int:
         "input": args.input,
         "shape": [int(n) for n in skel.shape],
         "spacing": None if spacing is None else [float(s) for s in spacing],
-        "unit": "spacing units" if spacing is not None else "voxels",
+        "unit": length_unit(spacing, unit),
+        "spacing_unit": unit,
         "method": method,
         "fill_holes": bool(args.fill_holes and method),
         "pruned": pruned,
@@ -238,8 +230,10 @@ def run(args: argparse.Namespace) -> int:
         "outputs": [(kind, path) for _, path, kind in outputs],
         "seconds": seconds,
     }
+    flush_notes()
     if args.json:
         payload = dict(info)
+        payload.pop("spacing_unit", None)
         payload["outputs"] = {kind: path for kind, path in info["outputs"]}
         payload["per_object"] = json.loads(graph.table("summary").to_json(orient="records"))
         print(json.dumps(payload, indent=2, allow_nan=False, default=_plain))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ._calibration import add_calibration_options
 from ._common import (
     MAX_CANDIDATES,
     PROG,
@@ -78,7 +79,8 @@ def _add_graph_command(sub, common: argparse.ArgumentParser) -> None:
             "print a summary (with cable length and, from a mask, mean radius) and write it as CSV, SWC "
             "or GraphML. INPUT is a skeleton, a mask or a label image: a skeleton (almost no interior "
             "voxels) is used as is, anything else is skeletonized first with --method, and the mask "
-            "gives the radii. Lengths are in the units of the voxel spacing (the file's, or --spacing)."
+            "gives the radii. Lengths and radii are in the unit of the voxel spacing (the file's, or --spacing and "
+            "--unit), shown in the table, the JSON ('unit') and the CSV files' 'unit' column; in voxels without one."
         ),
     )
     gr.add_argument("input", metavar="INPUT", help="skeleton, mask or label image (.tif, .tiff or .npy)")
@@ -92,7 +94,7 @@ def _add_graph_command(sub, common: argparse.ArgumentParser) -> None:
     prune = gr.add_mutually_exclusive_group()
     prune.add_argument(
         "--prune", type=positive_float_type, default=None, metavar="LENGTH",
-        help="remove terminal branches shorter than LENGTH (in spacing units), repeatedly; loops, "
+        help="remove terminal branches shorter than LENGTH (in the spacing's unit), repeatedly; loops, "
         "objects and junction voxels stay",
     )
     prune.add_argument(
@@ -108,8 +110,7 @@ def _add_graph_command(sub, common: argparse.ArgumentParser) -> None:
                     help="write the skeleton as SWC (one tree per connected component, physical units)")
     gr.add_argument("--graphml", dest="graphml_path", metavar="OUT.graphml", default=None,
                     help="write the graph (end points and junctions as nodes, branches as edges) as GraphML")
-    gr.add_argument("--spacing", type=positive_float_type, nargs="+", default=None, metavar="S",
-                    help="voxel size per axis, Z Y X (Y X in 2D), instead of the file's")
+    add_calibration_options(gr)
     gr.add_argument("--json", action="store_true",
                     help="print the summary (and per-object rows) as JSON instead of a table")
     _add_choosers(gr, "required when the file holds several")
@@ -142,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="skeletonize a 2D/3D image",
         description=(
             "Skeletonize a 2D or 3D image and write the skeleton with the input's voxel "
-            "spacing. Boolean images and integer images with one nonzero value are masks; "
+            "spacing, unit and format (OME-TIFF in, OME-TIFF out; ImageJ in, ImageJ out), or --spacing and "
+            "--unit. Boolean images and integer images with one nonzero value are masks; "
             "integer images with several values are label images (each label is skeletonized "
             "on its own and keeps its id); floating-point images are probability maps in "
             "[0, 1]. With --normalize, any non-boolean image is an intensity image rescaled "
@@ -189,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(min to 0, max to 1): for integer probability maps (0-255) and float images "
         "outside [0, 1]",
     )
+    add_calibration_options(sk)
     _add_choosers(sk, "required when the file holds several")
     sk.add_argument("-q", "--quiet", action="store_true", help="do not show a progress bar")
     sk.set_defaults(command_module="_skeletonize")
@@ -205,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
             "figure. Nonzero voxels are skeleton voxels; floating-point files must contain "
             "only 0 and 1. A may be an SWC file: its tree, clipped to the volume, is the reference "
             "(recall is then the share of its cable length near B), and cable length, tips, branch "
-            "points and branches are compared too."
+            "points and branches are compared too. Distances and lengths are in A's spacing unit (or B's "
+            "for an SWC A); a candidate whose spacing is in another unit (nm vs µm) is converted to it."
         ),
     )
     cmp_.add_argument("a", metavar="A", help="reference skeleton (.tif, .tiff or .npy), or a traced tree (.swc: "
@@ -219,9 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="region of interest (same shape); only voxels where M is nonzero count")
     cmp_.add_argument(
         "--tolerance", type=tolerance_type, default=None, metavar="T",
-        help="matching distance, in the units of A's voxel spacing when A's file has one, else in "
-        "voxels (default: 1.5 times the largest voxel spacing, i.e. 1.5 voxels on isotropic data "
-        "and one step along the coarsest axis on anisotropic data)",
+        help="matching distance, in the unit of A's voxel spacing (A's file's, or --spacing and --unit) "
+        "when there is one, else in voxels (default: 1.5 times the largest voxel spacing, i.e. 1.5 voxels "
+        "on isotropic data and one step along the coarsest axis on anisotropic data)",
     )
     cmp_.add_argument("--json", dest="json_path", metavar="OUT.json", default=None,
                       help="write all results (including per-slice arrays) as JSON")
@@ -240,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--swc-origin", type=finite_float_type, nargs=3, default=None, metavar=("X", "Y", "Z"),
         help="with a .swc reference A: the SWC coordinates of voxel (0, 0, 0), subtracted first",
     )
+    add_calibration_options(cmp_, "every file's")
     _add_choosers(cmp_, "the same for every file")
     cmp_.set_defaults(command_module="_compare")
     _add_graph_command(sub, common)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..io import InputError, write_volume
+from ._calibration import flush_notes, spacing_text
 from ._common import (
     EXIT_OK,
     ProgressBar,
@@ -51,7 +52,9 @@ def _as_library_input(data: np.ndarray, args: argparse.Namespace) -> np.ndarray:
 
 def run(args: argparse.Namespace) -> int:
     check_output(args.output, [args.input])
-    data, spacing = read_image(args.input, "input", series=args.series, channel=args.channel)
+    volume = read_image(args.input, "input", spacing=args.spacing, unit=args.unit,
+                        series=args.series, channel=args.channel)
+    data, spacing = volume
     data = _as_library_input(data, args)
 
     skeletonize = library_function("skeletonize", "skeletonize")
@@ -80,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
 
     result = np.asarray(result)
     with writing(args.output):
-        write_volume(args.output, result, spacing=spacing if spacing and len(spacing) == result.ndim else None)
+        keep = spacing is not None and len(spacing) == result.ndim
+        write_volume(args.output, result, spacing=spacing if keep else None, unit=volume.unit if keep else None,
+                     format=volume.format)
 
     if result.dtype.kind == "f" and not np.isin(result, (0, 1)).all():
         count = f"{int(np.count_nonzero(result))} nonzero voxels (soft values)"
@@ -95,5 +100,8 @@ def run(args: argparse.Namespace) -> int:
             why = f"'{args.input}' has no foreground"
         warnings.warn(f"the skeleton is empty: {why}", stacklevel=1)
     iters = "iterations n/a" if iterations_used is None else f"{iterations_used} iterations"
-    print(f"{args.output}: shape {format_shape(result.shape)} {result.dtype}, {count}, {iters}, {seconds:.2f} s")
+    flush_notes()
+    where = f", spacing {spacing_text(spacing, volume.unit, result.ndim)}" if spacing is not None else ""
+    print(f"{args.output}: shape {format_shape(result.shape)} {result.dtype}{where}, {count}, {iters}, "
+          f"{seconds:.2f} s")
     return EXIT_OK

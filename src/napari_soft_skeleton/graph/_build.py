@@ -227,7 +227,7 @@ def build(skeleton: np.ndarray, spacing, radius: np.ndarray | None, image: np.nd
                 frame[axes[a]] = np.bincount(nid, part.coords[valid, a], n_nodes) / counts
             node_rows.append(frame)
         if table is not None:
-            rows_, links_ = _branch_rows(skel, table, part, pix_obj, node_offset, axes, radius, image)
+            rows_, links_ = _branch_rows(skel, table, part, pix_obj, node_offset, axes, radius, image, spacing)
             rows_["_part"] = len(parts)
             rows.append(rows_)
             links.append(links_)
@@ -244,8 +244,10 @@ def build(skeleton: np.ndarray, spacing, radius: np.ndarray | None, image: np.nd
     return branches, nodes, summary, parts, thick
 
 
-def _branch_rows(skel, table, part, pix_obj, node_offset, axes, radius, image):
+def _branch_rows(skel, table, part, pix_obj, node_offset, axes, radius, image, spacing):
     """One pass's branches (the links inside junction clusters apart: their labels and lengths)."""
+    from ._length import half_windows, smoothed_lengths
+
     indptr, indices = skel.paths.indptr, skel.paths.indices
     start, stop = indices[indptr[:-1]], indices[indptr[1:] - 1]
     src, dst = part.node[start], part.node[stop]
@@ -256,7 +258,9 @@ def _branch_rows(skel, table, part, pix_obj, node_offset, axes, radius, image):
     frame = pd.DataFrame({
         "label": pix_obj[start],
         "kind": pd.Series(kind).map(KINDS).to_numpy(),
-        "length": table["branch_distance"].to_numpy(),
+        # (skan's branch_distance on isotropic voxels; the coarse-axis staircase smoothed otherwise)
+        "length": (smoothed_lengths(part.coords, indptr, indices, spacing) if half_windows(spacing).any()
+                   else table["branch_distance"].to_numpy()),
         "euclidean": table["euclidean_distance"].to_numpy(),
     })
     euclid = frame["euclidean"].to_numpy()

@@ -55,8 +55,28 @@ def to_graphml(graph, path) -> None:
     atomic_write(path, write)
 
 
-def to_csv(graph, path, table: str = "branches") -> None:
+def length_unit(graph) -> str:
+    """The unit of the graph's lengths, radii and volumes, as labelled: its ``unit`` (``"µm"`` for
+    ``"um"``), ``"voxels"`` for a spacing of ones without a unit, else ``"spacing units"``."""
+    if graph.unit:
+        from ..io import InputError, normalize_unit
+
+        try:
+            return normalize_unit(graph.unit) or "voxels"
+        except InputError:
+            return str(graph.unit)
+    return "voxels" if all(float(s) == 1.0 for s in graph.spacing) else "spacing units"
+
+
+def csv_text(graph, table: str = "branches") -> str:
+    """A table as CSV; ``branches`` and ``summary`` (lengths, radii, volumes) end with a ``unit`` column."""
     if table not in ("branches", "nodes", "summary"):
         raise ValueError(f"table must be 'branches', 'nodes' or 'summary'; got {table!r}")
-    text = graph.table(table).to_csv(index=False)
-    atomic_write(path, text)
+    frame = graph.table(table)
+    if table != "nodes":  # (nodes: voxel coordinates only)
+        frame = frame.assign(unit=length_unit(graph))
+    return frame.to_csv(index=False)
+
+
+def to_csv(graph, path, table: str = "branches") -> None:
+    atomic_write(path, csv_text(graph, table))

@@ -249,7 +249,12 @@ class SkeletonGraph:
         return to_networkx(self)
 
     def to_csv(self, path, table: str = "branches") -> None:
-        """Write ``branches`` (or ``nodes`` / ``summary``) as CSV, atomically."""
+        """Write ``branches`` (or ``nodes`` / ``summary``) as CSV, atomically.
+
+        ``branches`` and ``summary`` end with a ``unit`` column: the unit of
+        their lengths and radii (``"µm"``, ...; volumes are in its cube),
+        ``"voxels"`` without spacing, ``"spacing units"`` for a spacing
+        without a unit."""
         from ._export import to_csv
 
         to_csv(self, path, table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -96,3 +97,64 @@ def atomic_write(
             fh.write(data.encode("utf-8"))
         else:
             fh.write(data)
+
+
+#: files that mark a directory as a Zarr store (v2 group/array, v3 node)
+_ZARR_MARKERS = (".zgroup", ".zarray", "zarr.json")
+
+
+def _is_zarr_store(p: Path) -> bool:
+    return any((p / marker).is_file() for marker in _ZARR_MARKERS)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a new temporary directory next to ``path`` (a ``.zarr``
+    output); when the ``with`` block succeeds it is renamed to ``path``.
+
+    An existing ``path`` is replaced only with ``overwrite=True``, only if it
+    is a Zarr store (never an unrelated directory or a file), and only after
+    the new one is complete: it is first renamed aside, then removed.  On
+    any error the temporary directory is removed and ``path`` is left as it
+    was.
+    """
+    p = Path(path)
+    shown = display(path)
+    if p.exists() or p.is_symlink():
+        if not overwrite:
+            raise FileExistsError(errno.EEXIST, f"cannot write '{shown}': file exists", shown)
+        if not p.is_dir() or p.is_symlink() or not _is_zarr_store(p):
+            raise InputError(f"cannot write '{shown}': it exists and is not a Zarr store")
+    directory = p.parent if str(p.parent) else Path(".")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=directory))
+    except FileNotFoundError:
+        raise InputError(
+            f"cannot write '{shown}': directory '{display(directory)}' does not exist"
+        ) from None
+    except PermissionError:
+        raise InputError(f"cannot write '{shown}': permission denied") from None
+    old: Path | None = None
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if p.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".old", dir=directory))
+            os.replace(p, old / "store")
+        os.rename(tmp, p)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            if (old / "store").exists() and not p.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(old / "store", p)  # put the old one back
+            shutil.rmtree(old, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask

@@ -59,6 +59,24 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
+def choose_channel(shown: str, what: str, count: int, option_names: Mapping[str, str] | None) -> InputError:
+    """The error for an image with ``count`` channels (described as ``what``) read without ``channel``."""
+    return InputError(
+        f"cannot read '{shown}': it is {what}; choose a channel with "
+        f"{how_to_set('channel', option_names)} (0 to {count - 1})",
+        option="channel",
+    )
+
+
+def no_such_channel(shown: str, channel: int, count: int) -> InputError:
+    """The error for a ``channel`` beyond the image's ``count`` channels."""
+    return InputError(
+        f"cannot read '{shown}': there is no channel {channel}; "
+        f"the image has {count} channels (valid: 0 to {count - 1})",
+        option="channel",
+    )
+
+
 def how_to_set(option: str, option_names: Mapping[str, str] | None) -> str:
     """How the user sets ``option``: ``series=N`` for the library keyword,
     ``--series N`` when ``option_names`` maps it to a command-line flag."""

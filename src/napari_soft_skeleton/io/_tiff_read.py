@@ -7,8 +7,11 @@ Order of work in :func:`read_tiff`:
 3. pick the image series (``series=``; required when there are several);
 4. refuse time series and other non-spatial axes, and require ``channel=``
    for RGB(A) / multi-sample pixels and for ImageJ/OME channel axes;
-5. read the data, select the channel and work out the spacing of what is
-   returned.
+5. read the data, select the channel and work out the calibration of what
+   is returned: OME-XML for OME series (checked against an ImageJ
+   description in the same file), the ImageJ description and resolution
+   tags for ImageJ series, the JSON ``spacing``/``unit`` of tifffile's
+   "shaped" files, else the baseline resolution tags (inch / cm).
 """
 
 from __future__ import annotations
@@ -22,11 +25,19 @@ from typing import Any
 import numpy as np
 import tifffile
 
-from ._errors import InputError, how_to_set, one_line, plural
+from ._errors import InputError, choose_channel, how_to_set, no_such_channel, one_line, plural
 from ._spacing import Spacing
 from ._tiff_check import check_log, check_metadata, check_page_chain, check_series_data
-from ._tiff_meta import DTYPE_KEY, imagej_spacing, shaped_spacing
+from ._ome_tiff import check_agreement, ome_calibration
+from ._tiff_meta import (
+    DTYPE_KEY,
+    imagej_calibration,
+    resolution_calibration,
+    shaped_spacing,
+    shaped_unit,
+)
 from ._tifflog import capture_tifffile_log
+from ._types import Volume
 
 # axes returned as they are: spatial axes, plus tifffile's "sequence of
 # images" (I, plain multi-page files) and "other" (Q, tifffile's own files)
@@ -129,17 +140,9 @@ def _channel_axis(
             if axis == "S"
             else f"a {count}-channel image (axes {axes})"
         )
-        raise InputError(
-            f"cannot read '{shown}': it is {what}; choose a channel with "
-            f"{how_to_set('channel', option_names)} (0 to {count - 1})",
-            option="channel",
-        )
+        raise choose_channel(shown, what, count, option_names)
     if channel >= count:
-        raise InputError(
-            f"cannot read '{shown}': there is no channel {channel}; "
-            f"the image has {count} channels (valid: 0 to {count - 1})",
-            option="channel",
-        )
+        raise no_such_channel(shown, channel, count)
     return axes.index(axis)
 
 
@@ -161,7 +164,7 @@ def read_tiff(
     series: int | None = None,
     channel: int | None = None,
     option_names: Mapping[str, str] | None = None,
-) -> tuple[np.ndarray, Spacing | None]:
+) -> Volume:
     with capture_tifffile_log() as records:
         try:
             tif = tifffile.TiffFile(p)
@@ -188,7 +191,7 @@ def _read_open(
     series: int | None,
     channel: int | None,
     option_names: Mapping[str, str] | None,
-) -> tuple[np.ndarray, Spacing | None]:
+) -> Volume:
     problem = check_metadata(tif) or check_page_chain(tif) or check_log(records)
     if problem:
         raise _corrupt(shown, problem)
@@ -201,25 +204,44 @@ def _read_open(
     problem = check_log(records)
     if problem:
         raise _corrupt(shown, problem)
-    return _finish(tif, chosen, array, axis, channel)
+    return _finish(tif, chosen, array, axis, channel, shown)
 
 
 def _finish(
-    tif: Any, series: Any, array: np.ndarray, axis: int | None, channel: int | None
-) -> tuple[np.ndarray, Spacing | None]:
-    """Select the channel, restore bool data and find the spacing."""
+    tif: Any, series: Any, array: np.ndarray, axis: int | None, channel: int | None, shown: str
+) -> Volume:
+    """Select the channel, restore bool data and find the calibration."""
     axes = str(series.axes)
+    kept = axes if axis is None else axes[:axis] + axes[axis + 1 :]
     spacing: Spacing | None = None
-    if tif.is_imagej and series.kind == "imagej":
+    unit: str | None = None
+    notes: tuple[str, ...] = ()
+    fmt = "tiff"
+    imagej = tif.is_imagej and series.kind in ("imagej", "ome")
+    if imagej:
         meta = tif.imagej_metadata or {}
-        if str(meta.get(DTYPE_KEY, "")) == "bool" and array.dtype == np.uint8:
-            array = array.astype(bool)
-        kept = axes if axis is None else axes[:axis] + axes[axis + 1 :]
-        spacing = imagej_spacing(series.keyframe, meta, kept)
+        if series.kind == "imagej":
+            fmt = "imagej-tiff"
+            if str(meta.get(DTYPE_KEY, "")) == "bool" and array.dtype == np.uint8:
+                array = array.astype(bool)
+        spacing, unit = imagej_calibration(series.keyframe, meta, kept, shown)
+    if series.kind == "ome":
+        fmt = "ome-tiff"
+        ome_sp, ome_unit, notes = ome_calibration(tif, series, kept, shown)
+        if imagej and len(tif.series) == 1:
+            check_agreement(shown, (spacing, unit), (ome_sp, ome_unit))
+        if ome_sp is not None or not imagej:
+            spacing, unit = ome_sp, ome_unit
+        else:
+            notes = ()
     elif series.kind == "shaped":
         spacing = shaped_spacing(tif, series)
-        if spacing is not None and axis is not None:
-            spacing = spacing[:axis] + spacing[axis + 1 :]
+        if spacing is not None:
+            unit, notes = shaped_unit(tif, series, shown)
+            if axis is not None:
+                spacing = spacing[:axis] + spacing[axis + 1 :]
+    if spacing is None and fmt == "tiff":
+        spacing, unit, notes = resolution_calibration(series.keyframe, kept, shown)
     if axis is not None:
         array = np.take(array, channel, axis=axis)
-    return array, spacing
+    return Volume(array, spacing, unit=unit, format=fmt, notes=notes)

@@ -9,13 +9,27 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_file
+from ._atomic import atomic_directory, atomic_file
+from ._calib import no_calibration_note
 from ._errors import InputError, display, missing_input, one_line
+from ._nifti import check_nifti_array, read_nifti, write_nifti
 from ._npy import read_npy, write_npy
-from ._paths import TIFF_EXTENSIONS, check_extension
-from ._spacing import Spacing, normalize_spacing
+from ._nrrd import check_nrrd_array, read_nrrd, write_nrrd
+from ._ome_tiff import check_ome_array, write_ome_tiff
+from ._paths import (
+    NIFTI_EXTENSIONS,
+    OME_TIFF_EXTENSIONS,
+    TIFF_EXTENSIONS,
+    ZARR_EXTENSIONS,
+    check_extension,
+)
+from ._sidecar import check_sidecar_writable, read_sidecar, remove_stale_sidecar, write_sidecar
+from ._spacing import normalize_spacing
 from ._tiff_read import read_tiff
 from ._tiff_write import write_tiff
+from ._types import FORMATS, Volume
+from ._units import normalize_unit
+from ._zarr import check_zarr_array, read_zarr, write_ome_zarr
 
 
 def _check_index(value: object, option: str, option_names: Mapping[str, str] | None) -> int | None:
@@ -33,7 +47,7 @@ def _check_index(value: object, option: str, option_names: Mapping[str, str] | N
     return index
 
 
-def _read_npy_volume(p: Path, shown: str, series: int | None, channel: int | None) -> np.ndarray:
+def _read_npy_volume(p: Path, shown: str, series: int | None, channel: int | None) -> Volume:
     if series:
         raise InputError(
             f"cannot read '{shown}': there is no image series {series}; "
@@ -46,7 +60,11 @@ def _read_npy_volume(p: Path, shown: str, series: int | None, channel: int | Non
             ".npy arrays are read as single-channel images (valid: 0)",
             option="channel",
         )
-    return read_npy(p, shown)
+    array = read_npy(p, shown)
+    spacing, unit, notes = read_sidecar(p, shown, array.ndim)
+    if spacing is None and unit is not None:
+        spacing = (1.0,) * array.ndim  # a sidecar with a unit only: one unit per voxel
+    return Volume(array, spacing, unit=unit, format="npy", notes=notes)
 
 
 def read_volume(
@@ -55,31 +73,46 @@ def read_volume(
     series: int | None = None,
     channel: int | None = None,
     option_names: Mapping[str, str] | None = None,
-) -> tuple[np.ndarray, Spacing | None]:
-    """Read one image from a ``.tif``/``.tiff`` or ``.npy`` file.
+) -> Volume:
+    """Read one image, with its calibration, from a TIFF (ImageJ, OME or
+    plain), ``.npy``, OME-Zarr, NIfTI or NRRD file.
 
-    Returns ``(array, spacing)``; ``spacing`` has one value per axis of
-    ``array`` (``(z, y, x)`` / ``(y, x)``) or is ``None`` when the file has
-    no calibration:
+    Returns a :class:`Volume`, which unpacks as ``array, spacing``:
+    ``spacing`` has one value per axis of ``array`` (``(z, y, x)`` /
+    ``(y, x)``) or is ``None`` when the file has no calibration (then
+    ``notes`` says so); ``unit`` is the canonical length unit (``"µm"``,
+    ``"nm"``, ...) or ``None``; ``format`` is one of ``"imagej-tiff"``,
+    ``"ome-tiff"``, ``"tiff"``, ``"npy"``, ``"ome-zarr"``, ``"zarr"``,
+    ``"nifti"``, ``"nrrd"``.  Where the calibration comes from:
 
-    * ImageJ TIFF with axes ``YX`` or ``ZYX`` (after channel selection): x/y
-      from the XResolution and YResolution tags (spacing = 1 / resolution),
-      z from ``spacing=`` in the ImageJ description (1.0 if absent).
-      ``None`` when the file has neither a ``spacing``/``unit`` entry nor
-      resolution tags other than 1.
-    * TIFF in tifffile's "shaped" layout (what :func:`write_volume` writes
-      for other arrays) with a ``spacing`` list of one value per stored
-      axis: that spacing, less the channel axis if one was selected.
-    * Any other TIFF (OME included), and ``.npy``: ``None``.
+    * ImageJ TIFF (axes ``YX``/``ZYX`` after channel selection): x/y from
+      the XResolution/YResolution tags, z from ``spacing=`` in the ImageJ
+      description, the unit from its ``unit=`` (``micron``, ``\\u00B5m``,
+      ``nm``...; ``pixel`` or none: no unit).
+    * OME-TIFF: ``PhysicalSizeX/Y/Z`` and their units (µm by default) of the
+      chosen series, converted to the x unit; a 3D image without
+      ``PhysicalSizeZ`` gets z = x, with a note.  A file that is both ImageJ
+      and OME whose calibrations disagree is an :class:`InputError`.
+    * tifffile's "shaped" TIFF (what :func:`write_volume` writes for other
+      arrays): its JSON ``spacing`` (less the channel axis) and ``unit``.
+    * Other TIFF: XResolution/YResolution with ResolutionUnit inch or cm,
+      in µm (3D: z = x, with a note); ResolutionUnit none or 1/1: none.
+    * ``.npy``: the sidecar ``<stem>.json`` (``{"spacing": [...], "unit":
+      "µm"}``) if there is one.
+    * OME-Zarr (a ``.zarr`` directory): level 0 of the first multiscale
+      image, its ``scale`` transforms and ``axes[].unit``; a plain Zarr
+      array is read uncalibrated (format ``"zarr"``).
+    * NIfTI: the voxel size and spatial unit of the header.
+    * NRRD: ``space directions`` / ``spacings`` and ``space units`` / ``units``.
 
-    ``series`` picks one image series of a TIFF file that holds several
-    (tifffile's view: e.g. an OME file with several images, or a plain
-    multi-page file whose pages differ in shape); it is required then.
-    ``channel`` picks one channel of an RGB(A) or other multi-sample image
-    or of an ImageJ/OME hyperstack with a channel (``C``) axis; it is
-    required then.  A single-series file counts as series 0 and a
-    single-channel image (and any ``.npy`` array) as channel 0, so
-    ``series=0``/``channel=0`` are always accepted for them.
+    ``series`` picks one image series of a file that holds several (a TIFF
+    with several series, a bioformats2raw OME-Zarr); it is required then.
+    ``channel`` picks one channel of an RGB(A) or other multi-sample image,
+    of an ImageJ/OME hyperstack with a channel (``C``) axis, of an OME-Zarr
+    image with a ``channel`` axis or of a NIfTI/NRRD vector image; it is
+    required then.  A file with one image counts as series 0 and a
+    single-channel image as channel 0, so ``series=0``/``channel=0`` are
+    always accepted for them.
 
     ``option_names`` maps ``"series"``/``"channel"`` to the name the caller
     shows to its users, e.g. ``{"series": "--series"}``: error messages then
@@ -89,11 +122,12 @@ def read_volume(
     does not exist, and :class:`InputError` with a one-line message for an
     unsupported extension, a file that cannot be read, a truncated or
     corrupt TIFF (never a partial image), a time series or an image with
-    other non-spatial axes, and a missing or out-of-range ``series`` /
-    ``channel``; for the last two the error's ``option`` attribute is
-    ``"series"`` or ``"channel"``.  tifffile's log messages are kept off
-    the terminal while reading (see :mod:`._tifflog`).  ``.npy`` files are
-    loaded with ``allow_pickle=False``.
+    other non-spatial axes, an unknown unit or contradictory calibration in
+    the file, a bad ``.npy`` sidecar, and a missing or out-of-range
+    ``series`` / ``channel``; for the last two the error's ``option``
+    attribute is ``"series"`` or ``"channel"``.  tifffile's log messages
+    are kept off the terminal while reading (see :mod:`._tifflog`).
+    ``.npy`` files are loaded with ``allow_pickle=False``.
     """
     shown = display(path)
     ext = check_extension(path)
@@ -102,15 +136,23 @@ def read_volume(
     p = Path(path)
     if not p.exists():
         raise missing_input(shown)
-    if p.is_dir():
+    if ext in ZARR_EXTENSIONS:
+        if not p.is_dir():
+            raise InputError(f"cannot read '{shown}': not a Zarr store (a file, not a directory)")
+    elif p.is_dir():
         raise InputError(f"cannot read '{shown}': is a directory")
+    choose = {"series": series, "channel": channel, "option_names": option_names}
     try:
         if ext == ".npy":
-            array, spacing = _read_npy_volume(p, shown, series, channel), None
+            volume = _read_npy_volume(p, shown, series, channel)
+        elif ext in ZARR_EXTENSIONS:
+            volume = read_zarr(p, shown, **choose)
+        elif ext in NIFTI_EXTENSIONS:
+            volume = read_nifti(p, shown, **choose)
+        elif ext == ".nrrd":
+            volume = read_nrrd(p, shown, **choose)
         else:
-            array, spacing = read_tiff(
-                p, shown, series=series, channel=channel, option_names=option_names
-            )
+            volume = read_tiff(p, shown, **choose)
     except InputError:
         raise
     except PermissionError:
@@ -119,12 +161,34 @@ def read_volume(
         raise InputError(f"cannot read '{shown}': not enough memory") from None
     except Exception as exc:  # damaged files raise all sorts of things
         raise InputError(f"cannot read '{shown}': {one_line(exc) or type(exc).__name__}") from exc
+    array = volume.array
     if array.dtype.kind not in "biufc":
         raise InputError(
             f"cannot read '{shown}': unsupported data type {array.dtype} "
             "(expected boolean or numeric data)"
         )
-    return array, spacing
+    if volume.spacing is None:
+        return Volume(
+            array, None, format=volume.format, notes=(*volume.notes, no_calibration_note(shown))
+        )
+    return volume
+
+
+def _container(ext: str, format: str | None) -> str:
+    if ext in OME_TIFF_EXTENSIONS or (ext in TIFF_EXTENSIONS and format == "ome-tiff"):
+        return "ome-tiff"
+    if ext in TIFF_EXTENSIONS:
+        return "tiff"
+    if ext in ZARR_EXTENSIONS:
+        return "ome-zarr"
+    if ext in NIFTI_EXTENSIONS:
+        return "nifti"
+    return ext.lstrip(".")  # npy, nrrd
+
+
+def _stem(path: str | os.PathLike, ext: str) -> str:
+    name = Path(path).name
+    return name[: -len(ext)] or name
 
 
 def write_volume(
@@ -132,16 +196,36 @@ def write_volume(
     array: np.ndarray,
     *,
     spacing: Sequence[float] | None = None,
+    unit: str | None = None,
+    format: str | None = None,
     overwrite: bool = True,
 ) -> None:
-    """Write ``array`` to ``path`` (``.tif``, ``.tiff`` or ``.npy``), atomically.
+    """Write ``array`` with its calibration to ``path``, atomically.
 
-    ``spacing`` (one positive value per axis, array order) is stored in TIFF
-    files (see the package docstring for the layout) and ignored for
-    ``.npy``, which has no place for it.  With ``overwrite=False`` an
-    existing file raises :class:`FileExistsError`.  The file is written to a
-    temporary file in the same directory and renamed into place, so ``path``
-    is either the complete new file or untouched.
+    The extension picks the container: ``.tif``/``.tiff`` (an ImageJ
+    hyperstack where ImageJ can hold the array, tifffile's "shaped" TIFF
+    otherwise; an OME-TIFF with ``format="ome-tiff"``), ``.ome.tif`` /
+    ``.ome.tiff`` (OME-TIFF), ``.npy`` (plus a sidecar ``<stem>.json``
+    holding ``spacing`` and ``unit``), ``.zarr`` / ``.ome.zarr`` (a one-level
+    OME-Zarr image, NGFF 0.4), ``.nii`` / ``.nii.gz`` (NIfTI-1) or ``.nrrd``.
+    See the package docstring for what each stores.
+
+    ``spacing``: one positive finite value per axis (array order) or
+    ``None``; ``unit``: a length unit (``"µm"``, ``"um"``, ``"micron"``,
+    ``"nm"``, ... see :func:`normalize_unit`) or ``None``; stored only
+    together with a spacing.  NIfTI knows only µm, mm and m: other units are
+    stored converted (nm as µm, cm as mm...).  ``format``: the
+    :attr:`Volume.format` of the input, used where the extension leaves a
+    choice (only ``"ome-tiff"`` for ``.tif``/``.tiff`` changes anything).
+
+    Bad arguments (spacing of the wrong length, zero, negative or NaN; an
+    unknown unit or format; an array the format cannot hold) raise
+    :class:`InputError` before anything is written.  With
+    ``overwrite=False`` an existing output raises :class:`FileExistsError`.
+    A file is written to a temporary file in the same directory and renamed
+    into place, a ``.zarr`` directory likewise (an existing one is replaced
+    only once the new one is complete, and only if it is a Zarr store), so
+    ``path`` is either the complete new output or untouched.
     """
     shown = display(path)
     ext = check_extension(path)
@@ -149,15 +233,44 @@ def write_volume(
     if array.dtype.kind not in "biufc":
         raise InputError(f"cannot write '{shown}': unsupported data type {array.dtype}")
     spacing_t = normalize_spacing(spacing, array.ndim)
-    if ext in TIFF_EXTENSIONS:
+    unit_c = normalize_unit(unit)
+    if format is not None and format not in FORMATS:
+        raise InputError(f"unknown format {format!r}; expected one of: {', '.join(FORMATS)}")
+    if spacing_t is None:
+        unit_c = None  # a unit means nothing without a spacing
+    container = _container(ext, format)
+    if container in ("tiff", "ome-tiff"):
         if array.ndim < 2:
             raise InputError(
                 f"cannot write '{shown}': TIFF needs at least 2 dimensions, got shape {array.shape}"
             )
         if array.size == 0:
             raise InputError(f"cannot write '{shown}': the array is empty (shape {array.shape})")
+    if container == "ome-tiff":
+        check_ome_array(shown, array)
         with atomic_file(path, overwrite=overwrite) as fh:
-            write_tiff(fh, array, spacing_t)
+            write_ome_tiff(fh, array, spacing_t, unit_c)
+    elif container == "tiff":
+        with atomic_file(path, overwrite=overwrite) as fh:
+            write_tiff(fh, array, spacing_t, unit_c)
+    elif container == "ome-zarr":
+        check_zarr_array(shown, array)
+        with atomic_directory(path, overwrite=overwrite) as directory:
+            write_ome_zarr(directory, array, spacing_t, unit_c, _stem(path, ext))
+    elif container == "nifti":
+        check_nifti_array(shown, array)
+        with atomic_file(path, overwrite=overwrite) as fh:
+            write_nifti(fh, array, spacing_t, unit_c, compress=ext == ".nii.gz")
+    elif container == "nrrd":
+        check_nrrd_array(shown, array)
+        with atomic_file(path, overwrite=overwrite) as fh:
+            write_nrrd(fh, array, spacing_t, unit_c)
     else:
+        if spacing_t is not None:
+            check_sidecar_writable(path)
         with atomic_file(path, overwrite=overwrite) as fh:
             write_npy(fh, array)
+            if spacing_t is not None:  # the .npy is complete in its temporary file
+                write_sidecar(path, spacing_t, unit_c)
+        if spacing_t is None:
+            remove_stale_sidecar(path)

@@ -1,0 +1,242 @@
+"""OME-Zarr images (NGFF 0.4 on Zarr v2, 0.5 on Zarr v3) and plain Zarr arrays.
+
+Reading takes the first multiscale image at full resolution (``datasets[0]``):
+the spacing of its space axes is the dataset's ``scale`` transform times the
+multiscale-level ``scale`` transform, if any, and the unit comes from
+``axes[].unit`` (the space axes are converted to the x unit).  A ``channel``
+axis needs ``channel=``, a ``time`` axis longer than 1 is refused, other
+length-1 axes are dropped.  A bioformats2raw layout (images ``0``, ``1``...
+under one root) is read like a multi-series TIFF (``series=``).  A plain
+Zarr array is read as it is, uncalibrated.
+
+Writing makes a one-level NGFF 0.4 image (Zarr v2, Blosc-zstd chunks,
+``/``-separated chunk keys) with space axes, their units and a ``scale``
+transform; bool data stay bool.  An image without calibration gets scale 1
+and no units, which reads back as uncalibrated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._axes import CHANNEL, OTHER, SPACE, TIME, axes_label, select_axes, single_image
+from ._calib import file_unit, to_common_unit
+from ._errors import InputError, how_to_set, plural
+from ._spacing import Spacing
+from ._types import Volume
+from ._units import ngff_unit
+
+_KINDS = {"space": SPACE, "time": TIME, "channel": CHANNEL}
+_DEFAULT_NAMES = "tczyx"
+
+
+def _open(p: Path, shown: str) -> Any:
+    import zarr
+
+    try:
+        return zarr.open(store=str(p), mode="r")
+    except FileNotFoundError:  # zarr's NodeNotFoundError is one too
+        raise InputError(
+            f"cannot read '{shown}': not a Zarr store (no .zgroup, .zarray or zarr.json)"
+        ) from None
+
+
+def _attributes(node: Any) -> dict:
+    attrs = dict(node.attrs)
+    ome = attrs.get("ome")
+    return ome if isinstance(ome, dict) else attrs  # NGFF 0.5 nests everything under "ome"
+
+
+def read_zarr(
+    p: Path,
+    shown: str,
+    *,
+    series: int | None,
+    channel: int | None,
+    option_names: Mapping[str, str] | None,
+) -> Volume:
+    import zarr
+
+    node = _open(p, shown)
+    if isinstance(node, zarr.Array):
+        single_image(shown, series, "a Zarr array holds a single image")
+        if channel:
+            raise InputError(
+                f"cannot read '{shown}': there is no channel {channel}; "
+                "Zarr arrays are read as single-channel images (valid: 0)",
+                option="channel",
+            )
+        return Volume(np.asarray(node[...]), None, format="zarr")
+    attrs = _attributes(node)
+    if "multiscales" not in attrs and "bioformats2raw.layout" in attrs:
+        node, attrs = _bioformats2raw_image(node, shown, series, option_names)
+    elif "multiscales" not in attrs:
+        raise InputError(f"cannot read '{shown}': not an OME-Zarr image (no 'multiscales' metadata)")
+    else:
+        single_image(shown, series, "the OME-Zarr image holds a single image")
+    return _read_image(node, attrs, shown, channel, option_names)
+
+
+def _bioformats2raw_image(
+    root: Any, shown: str, series: int | None, option_names: Mapping[str, str] | None
+) -> tuple[Any, dict]:
+    count = 0
+    while str(count) in root:
+        count += 1
+    if count == 0:
+        raise InputError(f"cannot read '{shown}': the bioformats2raw container holds no image")
+    if series is None:
+        if count > 1:
+            raise InputError(
+                f"cannot read '{shown}': it holds {count} images (bioformats2raw layout); "
+                f"choose one with {how_to_set('series', option_names)}",
+                option="series",
+            )
+        series = 0
+    if series >= count:
+        raise InputError(
+            f"cannot read '{shown}': there is no image series {series}; the file holds "
+            f"{plural(count, 'image series', 'image series')} (valid: {'0' if count == 1 else f'0 to {count - 1}'})",
+            option="series",
+        )
+    image = root[str(series)]
+    attrs = _attributes(image)
+    if "multiscales" not in attrs:
+        raise InputError(
+            f"cannot read '{shown}': image {series} is not an OME-Zarr image (no 'multiscales' metadata)"
+        )
+    return image, attrs
+
+
+def _bad(shown: str, what: str) -> InputError:
+    return InputError(f"cannot read '{shown}': invalid OME-Zarr metadata: {what}")
+
+
+def _axes(multiscale: dict, ndim: int, shown: str) -> list[dict]:
+    raw = multiscale.get("axes")
+    if raw is None:  # NGFF 0.1-0.2: always t, c, z, y, x
+        if ndim > 5:
+            raise _bad(shown, f"{ndim} dimensions and no 'axes'")
+        raw = list(_DEFAULT_NAMES[-ndim:])
+    if not isinstance(raw, list) or len(raw) != ndim:
+        raise _bad(shown, f"'axes' does not list the {ndim} axes of the array")
+    axes = []
+    for axis in raw:
+        if isinstance(axis, str):  # NGFF 0.3: names only
+            axis = {"name": axis, "type": {"t": "time", "c": "channel"}.get(axis, "space")}
+        if not isinstance(axis, dict) or not isinstance(axis.get("name"), str):
+            raise _bad(shown, f"axis {axis!r}")
+        axes.append(axis)
+    return axes
+
+
+def _scale(transforms: object, ndim: int, shown: str) -> list[float]:
+    scale = [1.0] * ndim
+    if transforms is None:
+        return scale
+    if not isinstance(transforms, list):
+        raise _bad(shown, "'coordinateTransformations' is not a list")
+    for transform in transforms:
+        if not isinstance(transform, dict) or transform.get("type") != "scale":
+            continue  # translations do not change the spacing
+        values = transform.get("scale")
+        if not isinstance(values, list) or len(values) != ndim:
+            raise _bad(shown, f"scale {values!r} for {ndim} axes")
+        try:
+            scale = [s * float(v) for s, v in zip(scale, values)]
+        except (TypeError, ValueError):
+            raise _bad(shown, f"scale {values!r}") from None
+    return scale
+
+
+def _read_image(
+    group: Any, attrs: dict, shown: str, channel: int | None, option_names: Mapping[str, str] | None
+) -> Volume:
+    multiscales = attrs["multiscales"]
+    if not isinstance(multiscales, list) or not multiscales or not isinstance(multiscales[0], dict):
+        raise _bad(shown, "'multiscales' is empty")
+    multiscale = multiscales[0]
+    datasets = multiscale.get("datasets")
+    if not isinstance(datasets, list) or not datasets or not isinstance(datasets[0], dict):
+        raise _bad(shown, "no 'datasets'")
+    path = str(datasets[0].get("path", ""))
+    try:
+        array = group[path]
+    except KeyError:
+        raise InputError(f"cannot read '{shown}': the image data '{path}' are missing") from None
+    ndim = len(array.shape)
+    axes = _axes(multiscale, ndim, shown)
+    names = [a["name"] for a in axes]
+    kinds = [_KINDS.get(str(a.get("type", "")).lower(), OTHER) for a in axes]
+    index, kept = select_axes(
+        shown, array.shape, kinds, axes_label(names), channel, option_names, names=names
+    )
+    data = np.asarray(array[index])
+    scale = _scale(datasets[0].get("coordinateTransformations"), ndim, shown)
+    top = _scale(multiscale.get("coordinateTransformations"), ndim, shown)
+    values = [scale[i] * top[i] for i in kept]
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise _bad(shown, f"scale {values} of the space axes is not positive")
+    units = [file_unit(axes[i].get("unit"), shown) for i in kept]
+    if all(u is None for u in units) and all(v == 1.0 for v in values):
+        return Volume(data, None, format="ome-zarr")  # the NGFF way of saying "not calibrated"
+    target = units[-1]
+    spacing = to_common_unit(values, units, shown, target)
+    return Volume(data, spacing, unit=target, format="ome-zarr")
+
+
+def check_zarr_array(shown: str, array: np.ndarray) -> None:
+    if array.ndim not in (2, 3):
+        raise InputError(
+            f"cannot write '{shown}': OME-Zarr output needs a 2D or 3D array, got shape {array.shape}"
+        )
+    if array.dtype.kind == "c":
+        raise InputError(f"cannot write '{shown}': OME-Zarr output cannot hold {array.dtype} data")
+
+
+def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
+    limits = (64, 256, 256) if len(shape) == 3 else (1024, 1024)
+    return tuple(max(1, min(n, c)) for n, c in zip(shape, limits))
+
+
+def write_ome_zarr(
+    directory: Path, array: np.ndarray, spacing: Spacing | None, unit: str | None, name: str
+) -> None:
+    """Write ``array`` as a one-level NGFF 0.4 image into the (empty)
+    ``directory``."""
+    import numcodecs
+    import zarr
+
+    names = "zyx"[-array.ndim :]
+    axes = []
+    for axis in names:
+        entry = {"name": axis, "type": "space"}
+        if spacing is not None and unit is not None:
+            entry["unit"] = ngff_unit(unit)
+        axes.append(entry)
+    scale = [float(v) for v in spacing] if spacing is not None else [1.0] * array.ndim
+    root = zarr.open_group(store=str(directory), mode="w", zarr_format=2)
+    data = root.create_array(
+        "0",
+        shape=array.shape,
+        chunks=_chunks(array.shape),
+        dtype=array.dtype,
+        compressors=numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE),
+        chunk_key_encoding={"name": "v2", "separator": "/"},
+    )
+    data[...] = array
+    root.attrs["multiscales"] = [
+        {
+            "version": "0.4",
+            "name": name,
+            "axes": axes,
+            "datasets": [
+                {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": scale}]}
+            ],
+        }
+    ]
