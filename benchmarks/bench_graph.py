@@ -102,7 +102,11 @@ def kimimaro_stats(mask: np.ndarray, spacing) -> tuple[float, int, int] | None:
                                  dust_threshold=0, fix_branching=True, progress=False, parallel=1)
     length = tips = branches = 0
     for sk in skels.values():
-        length += float(sk.cable_length())
+        # its cable measured as ours is (graph/_length.py: the coarse axes' staircase smoothed on
+        # anisotropic voxels), on its vertices put back on the grid: TEASAR's paths are voxel paths
+        raster = np.zeros(mask.shape, bool)
+        raster[tuple(np.rint(sk.vertices / np.asarray(spacing)).astype(np.int64).T)] = True
+        length += float(skeleton_graph(raster, spacing=spacing).summary["length"].sum())
         degree = np.bincount(sk.edges.ravel(), minlength=len(sk.vertices))
         tips += int((degree == 1).sum())
         branches += int((degree > 2).sum())
