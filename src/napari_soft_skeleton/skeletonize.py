@@ -124,6 +124,15 @@ def skeletonize(
           computed alone;
         * float probability map with values in ``[0, 1]`` (or any float image
           with ``normalize=True``).
+
+        A ``dask.array.Array`` or ``zarr.Array`` (a volume bigger than
+        memory) gives a dask array, equal to the in-memory result bit for
+        bit (see :mod:`napari_soft_skeleton._chunked`): the soft skeleton with
+        a number of iterations, lazily, each chunk with a halo of
+        ``iterations + 2`` voxels; the topological one (``spurs="keep"``, on
+        the voxel grid) one exact sweep per pass with a 54-voxel halo, the
+        passes kept in memory.  Other methods and options are refused with
+        one line; ``progress`` is called once per topological pass.
     method : {'soft', 'topological', 'lee', 'zhang'}, optional
         ``'soft'``: the clDice soft skeleton (:func:`soft_skeleton`).
         ``'topological'``: our topology-preserving thinning
@@ -251,6 +260,15 @@ def skeletonize(
     >>> skeletonize(mask, iterations=2)[4].astype(int)
     array([0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0])
     """
+    from ._chunked import is_lazy
+
+    if is_lazy(data):  # a dask or zarr array: a lazy result, chunk by chunk (see _chunked.py)
+        from ._chunked import skeletonize_lazy
+
+        _check_options(method, iterations, threshold, None, 2, auto_threshold, progress)
+        return skeletonize_lazy(data, method, iterations=iterations, threshold=threshold, per_slice=per_slice,
+                                device=device, normalize=normalize, return_iterations=return_iterations,
+                                spurs=spurs, spacing=spacing, fill_holes=fill_holes, progress=progress)
     arr = _check_array(data)
     spacing = _check_options(method, iterations, threshold, spacing, arr.ndim, auto_threshold, progress)
     if spurs not in ("prune", "keep"):

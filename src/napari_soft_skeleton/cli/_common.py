@@ -67,6 +67,16 @@ def positive_float_type(text: str) -> float:
     return value
 
 
+def positive_int_type(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a whole number > 0") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a whole number > 0")
+    return value
+
+
 def unit_interval_type(text: str) -> float:
     value = finite_float_type(text)
     if not 0 <= value <= 1:
@@ -152,7 +162,8 @@ _FLAGS = {"series": "--series", "channel": "--channel"}
 
 
 def read_image(path: str, what: str, *, spacing: Sequence[float] | None = None, unit: str | None = None,
-               calibrated: bool = True, uncalibrated: str | None = None, **choose: Any) -> Volume:
+               calibrated: bool = True, uncalibrated: str | None = None, lazy: bool = False,
+               **choose: Any) -> Volume:
     """A 2D/3D image with its calibration, as a :class:`~napari_soft_skeleton.io.Volume`.
 
     Unpacks as ``array, spacing``; ``.unit``, ``.format`` and ``.notes`` as
@@ -161,11 +172,13 @@ def read_image(path: str, what: str, *, spacing: Sequence[float] | None = None, 
     ``series=``/``channel=`` for :func:`read_volume`.  The file's notes, and
     that it has no calibration (``uncalibrated``: what is done instead; default
     isotropic voxels), are said once per file on stderr.  ``calibrated=False``
-    (a mask): the calibration is neither checked nor reported.
+    (a mask): the calibration is neither checked nor reported.  ``lazy=True``:
+    a Zarr store's image is a dask array, not read here (its values are then
+    not checked for NaN: that would read it all).
     """
     from ._calibration import calibrate, note, uncalibrated_text
 
-    volume = read_volume(path, **choose, option_names=_FLAGS)
+    volume = read_volume(path, **choose, option_names=_FLAGS, lazy=lazy)
     array, file_spacing = volume
     if array.ndim not in (2, 3):
         raise InputError(
@@ -176,7 +189,7 @@ def read_image(path: str, what: str, *, spacing: Sequence[float] | None = None, 
         raise InputError(f"{what} '{path}' is empty (shape {array.shape})")
     if array.dtype.kind == "c":
         raise InputError(f"{what} '{path}' has complex values ({array.dtype}); expected real numbers")
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
+    if array.dtype.kind == "f" and isinstance(array, np.ndarray) and not np.isfinite(array).all():
         raise InputError(f"{what} '{path}' contains NaN or infinite values")
     if file_spacing is not None and len(file_spacing) != array.ndim:
         file_spacing = None

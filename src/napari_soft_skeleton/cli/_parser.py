@@ -13,6 +13,7 @@ from ._common import (
     index_type,
     iterations_type,
     positive_float_type,
+    positive_int_type,
     tolerance_type,
     unit_interval_type,
 )
@@ -193,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_calibration_options(sk)
     _add_choosers(sk, "required when the file holds several")
+    cluster = sk.add_mutually_exclusive_group()
+    cluster.add_argument("--workers", type=positive_int_type, default=None, metavar="N",
+                         help="Zarr in and out only: compute the chunks on a local dask.distributed cluster of "
+                         "N single-threaded worker processes (default: dask's threads in this process)")
+    cluster.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="Zarr in and out only: compute the chunks on the running dask.distributed "
+                         "cluster at ADDRESS (e.g. tcp://10.0.0.5:8786); its workers must reach both stores")
     sk.add_argument("-q", "--quiet", action="store_true", help="do not show a progress bar")
     sk.set_defaults(command_module="_skeletonize")
 

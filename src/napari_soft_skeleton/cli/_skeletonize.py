@@ -51,6 +51,12 @@ def _as_library_input(data: np.ndarray, args: argparse.Namespace) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
+    from . import _stream
+
+    if _stream.streams(args):  # a Zarr store in and out: chunk by chunk, never whole
+        return _stream.run(args)
+    if args.workers is not None or args.scheduler is not None:
+        raise InputError("--workers and --scheduler apply when both INPUT and OUTPUT are Zarr stores (.zarr)")
     check_output(args.output, [args.input])
     volume = read_image(args.input, "input", spacing=args.spacing, unit=args.unit,
                         series=args.series, channel=args.channel)

@@ -73,9 +73,14 @@ def read_volume(
     series: int | None = None,
     channel: int | None = None,
     option_names: Mapping[str, str] | None = None,
+    lazy: bool = False,
 ) -> Volume:
     """Read one image, with its calibration, from a TIFF (ImageJ, OME or
     plain), ``.npy``, OME-Zarr, NIfTI or NRRD file.
+
+    ``lazy=True``: a Zarr store's image comes back as a dask array over its
+    chunks, read only when computed (for volumes bigger than memory); the
+    other formats are read as usual.
 
     Returns a :class:`Volume`, which unpacks as ``array, spacing``:
     ``spacing`` has one value per axis of ``array`` (``(z, y, x)`` /
@@ -146,7 +151,7 @@ def read_volume(
         if ext == ".npy":
             volume = _read_npy_volume(p, shown, series, channel)
         elif ext in ZARR_EXTENSIONS:
-            volume = read_zarr(p, shown, **choose)
+            volume = read_zarr(p, shown, **choose, lazy=lazy)
         elif ext in NIFTI_EXTENSIONS:
             volume = read_nifti(p, shown, **choose)
         elif ext == ".nrrd":
@@ -174,6 +179,10 @@ def read_volume(
     return volume
 
 
+def _is_dask(array) -> bool:
+    return type(array).__module__.startswith("dask.") and type(array).__name__ == "Array"
+
+
 def _container(ext: str, format: str | None) -> str:
     if ext in OME_TIFF_EXTENSIONS or (ext in TIFF_EXTENSIONS and format == "ome-tiff"):
         return "ome-tiff"
@@ -199,8 +208,14 @@ def write_volume(
     unit: str | None = None,
     format: str | None = None,
     overwrite: bool = True,
+    progress=None,
 ) -> None:
     """Write ``array`` with its calibration to ``path``, atomically.
+
+    ``array`` may be a dask array (e.g. a lazy skeleton of a volume bigger
+    than memory): into ``.zarr`` / ``.ome.zarr`` it is computed and stored
+    chunk by chunk, never whole, with ``progress(done, total)`` called as
+    chunks are stored; into the other formats it is computed in memory first.
 
     The extension picks the container: ``.tif``/``.tiff`` (an ImageJ
     hyperstack where ImageJ can hold the array, tifffile's "shaped" TIFF
@@ -229,7 +244,9 @@ def write_volume(
     """
     shown = display(path)
     ext = check_extension(path)
-    array = np.asarray(array)
+    container = _container(ext, format if format in FORMATS else None)
+    if not (container == "ome-zarr" and _is_dask(array)):
+        array = np.asarray(array)
     if array.dtype.kind not in "biufc":
         raise InputError(f"cannot write '{shown}': unsupported data type {array.dtype}")
     spacing_t = normalize_spacing(spacing, array.ndim)
@@ -256,7 +273,7 @@ def write_volume(
     elif container == "ome-zarr":
         check_zarr_array(shown, array)
         with atomic_directory(path, overwrite=overwrite) as directory:
-            write_ome_zarr(directory, array, spacing_t, unit_c, _stem(path, ext))
+            write_ome_zarr(directory, array, spacing_t, unit_c, _stem(path, ext), progress)
     elif container == "nifti":
         check_nifti_array(shown, array)
         with atomic_file(path, overwrite=overwrite) as fh:

@@ -59,7 +59,9 @@ def read_zarr(
     series: int | None,
     channel: int | None,
     option_names: Mapping[str, str] | None,
+    lazy: bool = False,
 ) -> Volume:
+    """The image of a Zarr store; ``lazy=True``: its data as a dask array over the store's chunks."""
     import zarr
 
     node = _open(p, shown)
@@ -71,7 +73,7 @@ def read_zarr(
                 "Zarr arrays are read as single-channel images (valid: 0)",
                 option="channel",
             )
-        return Volume(np.asarray(node[...]), None, format="zarr")
+        return Volume(_load(node, ..., lazy), None, format="zarr")
     attrs = _attributes(node)
     if "multiscales" not in attrs and "bioformats2raw.layout" in attrs:
         node, attrs = _bioformats2raw_image(node, shown, series, option_names)
@@ -79,7 +81,7 @@ def read_zarr(
         raise InputError(f"cannot read '{shown}': not an OME-Zarr image (no 'multiscales' metadata)")
     else:
         single_image(shown, series, "the OME-Zarr image holds a single image")
-    return _read_image(node, attrs, shown, channel, option_names)
+    return _read_image(node, attrs, shown, channel, option_names, lazy)
 
 
 def _bioformats2raw_image(
@@ -154,8 +156,18 @@ def _scale(transforms: object, ndim: int, shown: str) -> list[float]:
     return scale
 
 
+def _load(array: Any, index: Any, lazy: bool):
+    """``array[index]`` read now (an ndarray), or lazily (a dask array over the store's chunks)."""
+    if not lazy:
+        return np.asarray(array[index])
+    import dask.array as da
+
+    return da.from_zarr(array)[index]
+
+
 def _read_image(
-    group: Any, attrs: dict, shown: str, channel: int | None, option_names: Mapping[str, str] | None
+    group: Any, attrs: dict, shown: str, channel: int | None, option_names: Mapping[str, str] | None,
+    lazy: bool = False,
 ) -> Volume:
     multiscales = attrs["multiscales"]
     if not isinstance(multiscales, list) or not multiscales or not isinstance(multiscales[0], dict):
@@ -176,7 +188,7 @@ def _read_image(
     index, kept = select_axes(
         shown, array.shape, kinds, axes_label(names), channel, option_names, names=names
     )
-    data = np.asarray(array[index])
+    data = _load(array, index, lazy)
     scale = _scale(datasets[0].get("coordinateTransformations"), ndim, shown)
     top = _scale(multiscale.get("coordinateTransformations"), ndim, shown)
     values = [scale[i] * top[i] for i in kept]
@@ -205,10 +217,12 @@ def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def write_ome_zarr(
-    directory: Path, array: np.ndarray, spacing: Spacing | None, unit: str | None, name: str
+    directory: Path, array: Any, spacing: Spacing | None, unit: str | None, name: str, progress=None
 ) -> None:
     """Write ``array`` as a one-level NGFF 0.4 image into the (empty)
-    ``directory``."""
+    ``directory``; a dask array is stored chunk by chunk (aligned to the
+    store's chunks, so that no two tasks write one chunk), with
+    ``progress(done, total)`` after each."""
     import numcodecs
     import zarr
 
@@ -229,7 +243,10 @@ def write_ome_zarr(
         compressors=numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE),
         chunk_key_encoding={"name": "v2", "separator": "/"},
     )
-    data[...] = array
+    if hasattr(array, "dask"):  # (a dask array: streamed, never whole)
+        _store(array.rechunk(data.chunks), data, progress)
+    else:
+        data[...] = array
     root.attrs["multiscales"] = [
         {
             "version": "0.4",
@@ -240,3 +257,63 @@ def write_ome_zarr(
             ],
         }
     ]
+
+
+def _write_block(block: np.ndarray, target: Any, region: tuple) -> int:
+    target[region] = block
+    return 1
+
+
+def _store(array: Any, target: Any, progress=None) -> None:
+    """Compute the dask ``array`` into the zarr array ``target`` chunk by chunk (its chunks are the
+    store's: no two tasks write one chunk), with ``progress(done, total)`` after each chunk stored.
+
+    On a dask.distributed client when one is active (``--scheduler`` / ``--workers``), else on dask's
+    local threads."""
+    import itertools
+
+    import dask
+
+    starts = [np.cumsum((0,) + c[:-1]) for c in array.chunks]
+    blocks = array.to_delayed()
+    tasks = []
+    for index in itertools.product(*(range(len(c)) for c in array.chunks)):
+        region = tuple(slice(int(st[i]), int(st[i]) + int(c[i])) for st, c, i in zip(starts, array.chunks, index))
+        tasks.append(dask.delayed(_write_block)(blocks[index], target, region))
+    total = len(tasks)
+    client = _client()
+    if client is not None:
+        from distributed import as_completed
+
+        for done, _ in enumerate(as_completed(client.compute(tasks)), 1):
+            if progress is not None:
+                progress(done, total)
+        return
+    if progress is None:
+        dask.compute(*tasks)
+        return
+    from dask.callbacks import Callback
+
+    written = [0]
+
+    class _Progress(Callback):
+        def _posttask(self, key, result, dsk, state, worker_id):
+            if isinstance(key, tuple) and str(key[0]).startswith("_write_block") or \
+                    str(key).startswith("_write_block"):
+                written[0] += 1
+                progress(written[0], total)
+
+    with _Progress():
+        dask.compute(*tasks)
+
+
+def _client():
+    """The active dask.distributed client, or None (no distributed, or none started)."""
+    try:
+        from distributed import get_client
+    except ImportError:
+        return None
+    try:
+        return get_client()
+    except ValueError:
+        return None

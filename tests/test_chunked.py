@@ -1,0 +1,194 @@
+"""Skeletons of dask and zarr arrays (``_chunked.py``): lazy, chunk by chunk, equal to the in-memory result."""
+
+from __future__ import annotations
+
+import warnings
+
+import dask.array as da
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+import zarr
+
+from napari_soft_skeleton import skeletonize
+from napari_soft_skeleton._chunked import is_lazy, soft_halo
+
+CHUNKS = [(17, 19, 23), (1, 28, 30), (24, 1, 30), (9, 5, 30), (24, 28, 30)]
+
+
+def volume(seed: int, shape=(24, 28, 30)):
+    rng = np.random.default_rng(seed)
+    img = ndi.gaussian_filter(rng.random(shape), 1.5)
+    img = ((img - img.min()) / (img.max() - img.min())).astype(np.float32)
+    mask = img > 0.5
+    labels = ndi.label(mask)[0].astype(np.uint32)
+    return img, mask, labels
+
+
+def in_memory(data, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return skeletonize(data, "soft", **kw)
+
+
+@pytest.mark.parametrize("seed, k", [(0, 0), (1, 1), (2, 4)])
+def test_soft_on_dask_equals_in_memory_bit_for_bit(seed, k):
+    img, mask, labels = volume(seed)
+    cases = [(img, {"threshold": None}), (img, {"threshold": 0.3}), (mask, {}), (labels, {}),
+             (img, {"threshold": None, "per_slice": True})]
+    for data, kw in cases:
+        expected = in_memory(data, iterations=k, **kw)
+        for chunks in CHUNKS:
+            lazy = skeletonize(da.from_array(data, chunks=chunks), "soft", iterations=k, **kw)
+            assert isinstance(lazy, da.Array)
+            got = lazy.compute()
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected, err_msg=f"chunks {chunks}, {kw}")
+
+
+def test_many_small_chunks_of_a_larger_volume():
+    img, mask, _ = volume(4, shape=(40, 44, 48))
+    for data, kw in ((img, {"threshold": None}), (mask, {})):
+        expected = in_memory(data, iterations=3, **kw)
+        got = skeletonize(da.from_array(data, chunks=(7, 7, 7)), "soft", iterations=3, **kw).compute()
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_a_halo_one_short_is_not_enough():
+    # the halo is what the formula reaches: one voxel less and a float map differs somewhere
+    img, _, _ = volume(7)
+    k = 3
+    expected = in_memory(img, iterations=k, threshold=None)
+    arr = da.from_array(img, chunks=(10, 11, 12))
+    short = arr.map_overlap(lambda b: in_memory(b, iterations=k, threshold=None), depth=soft_halo(k) - 1,
+                            boundary="none", dtype=np.float32).compute()
+    assert (short != expected).any()
+
+
+def test_2d_zarr_and_normalize():
+    img, mask, _ = volume(3, shape=(60, 70))
+    store = zarr.create_array(store={}, shape=img.shape, chunks=(16, 23), dtype="float32")
+    store[:] = img * 200 + 10  # an intensity image: normalize uses the volume's min and max
+    assert is_lazy(store)
+    got = skeletonize(store, "soft", iterations=3, normalize=True, threshold=None).compute()
+    np.testing.assert_allclose(got, in_memory(img * 200 + 10, iterations=3, normalize=True, threshold=None),
+                               rtol=1e-6, atol=1e-6)
+    mask_store = zarr.create_array(store={}, shape=mask.shape, chunks=(9, 70), dtype=bool)
+    mask_store[:] = mask
+    np.testing.assert_array_equal(skeletonize(mask_store, "soft", iterations=2).compute(),
+                                  in_memory(mask, iterations=2))
+
+
+def test_return_iterations_and_laziness():
+    _, mask, _ = volume(1)
+    calls = []
+    arr = da.from_array(mask, chunks=(20, 22, 24))
+    arr = arr.map_blocks(lambda b: calls.append(1) or b, dtype=bool, meta=np.array((), bool))
+    out, used = skeletonize(arr, "soft", iterations=2, return_iterations=True)
+    assert used == 2 and calls == []  # nothing computed until asked
+    assert out.chunks == arr.chunks
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"method": "topological"}, "spurs='keep'"),
+    ({"method": "topological", "spurs": "keep", "spacing": (3, 1, 1)}, "anisotropic spacing"),
+    ({"method": "topological", "spurs": "keep", "fill_holes": True}, "fill_holes"),
+    ({"method": "lee"}, "cannot be chunked exactly"),
+    ({"iterations": "auto"}, "iterations='auto'"),
+    ({"iterations": -1}, "non-negative"),
+    ({"threshold": 2.0}, "threshold"),
+])
+def test_bad_options_are_one_line(kw, message):
+    arr = da.zeros((8, 8, 8), dtype=bool, chunks=4)
+    with pytest.raises(ValueError, match=message) as err:
+        skeletonize(arr, **{"method": "soft", "iterations": 2, **kw})
+    assert "\n" not in str(err.value)
+
+
+def test_bad_arrays_are_one_line():
+    with pytest.raises(ValueError, match="2D .* or 3D"):
+        skeletonize(da.zeros((2, 8, 8, 8), chunks=4), "soft", iterations=1)
+    with pytest.raises(ValueError, match="dtype"):
+        skeletonize(da.zeros((8, 8), dtype=complex, chunks=4), "soft", iterations=1)
+    with pytest.raises(ValueError, match="non-empty"):
+        skeletonize(da.zeros((0, 8), chunks=4), "soft", iterations=1)
+
+
+# ---- the command line: a Zarr store in, a Zarr store out -------------------------------------------
+
+
+def test_cli_streams_a_zarr_volume_into_an_ome_zarr_with_its_calibration(tmp_path, capsys):
+    from napari_soft_skeleton.cli import main
+    from napari_soft_skeleton.io import read_volume, write_volume
+
+    img, mask, labels = volume(5, shape=(30, 64, 70))
+    cases = [(mask, []), (img, ["--no-threshold"]), (labels, [])]
+    for i, (data, extra) in enumerate(cases):
+        src, out = tmp_path / f"in{i}.zarr", tmp_path / f"out{i}.zarr"
+        write_volume(src, data, spacing=(3.0, 1.0, 1.0), unit="um")
+        assert main(["skeletonize", str(src), "-o", str(out), "--iterations", "3", "-q", *extra]) == 0
+        got = read_volume(out)
+        kw = {"threshold": None} if extra else {}
+        np.testing.assert_array_equal(got.array, in_memory(data, iterations=3, **kw))
+        assert got.spacing == (3.0, 1.0, 1.0) and got.unit == "µm" and got.format == "ome-zarr"
+    assert "skeleton voxels" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--method", "topological"], "cannot stream a Zarr volume"),
+    (["--iterations", "auto"], "--iterations auto cannot stream"),
+    (["--iterations", "2", "--fill-holes"], "--fill-holes cannot stream"),
+])
+def test_cli_refuses_what_does_not_stream_in_one_line(tmp_path, capsys, extra, message):
+    from napari_soft_skeleton.cli import main
+    from napari_soft_skeleton.io import write_volume
+
+    src, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
+    write_volume(src, volume(0, shape=(8, 20, 20))[1])
+    assert main(["skeletonize", str(src), "-o", str(out), *extra]) != 0
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+# ---- the topological thinning, one exact sweep per pass ---------------------------------------------
+
+
+def blobs(shape, seed, sigma=2.5):
+    rng = np.random.default_rng(seed)
+    return ndi.gaussian_filter(rng.random(shape), sigma) > 0.5
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_topological_on_dask_equals_in_memory_bit_for_bit(seed):
+    # blocks (chunk + 2 x 54 voxels of halo) smaller than the volume along y and x: the halo matters
+    mask = blobs((24, 150, 160), seed)
+    labels = ndi.label(mask)[0].astype(np.uint32) * 3
+    for data in (mask, labels):
+        expected = skeletonize(data, "topological", spurs="keep")
+        for chunks in ((24, 31, 37), (7, 150, 1), (24, 1, 160)):
+            got = skeletonize(da.from_array(data, chunks=chunks), "topological", spurs="keep").compute()
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected, err_msg=f"chunks {chunks}")
+
+
+def test_topological_2d_zarr_float_map_and_a_halo_too_small(monkeypatch):
+    import napari_soft_skeleton._chunked_thin as chunked_thin
+
+    img = ndi.gaussian_filter(np.random.default_rng(9).random((300, 320)), 3)
+    store = zarr.create_array(store={}, shape=img.shape, chunks=(37, 41), dtype="float64")
+    store[:] = img
+    expected = skeletonize(img, "topological", threshold=0.5, spurs="keep")
+    np.testing.assert_array_equal(skeletonize(store, "topological", threshold=0.5, spurs="keep").compute(),
+                                  expected)
+    monkeypatch.setattr(chunked_thin, "HALO", 2)  # a sweep reaches further: the result differs somewhere
+    assert (skeletonize(store, "topological", threshold=0.5, spurs="keep").compute() != expected).any()
+
+
+def test_even_chunks_put_every_block_on_an_even_coordinate():
+    from napari_soft_skeleton._chunked_thin import _even_chunks
+
+    for chunks in ((37, 41, 43), (1,) * 9, (5, 5, 5, 2), (8,), (3, 4)):
+        even = _even_chunks(chunks)
+        assert sum(even) == sum(chunks)
+        assert all(b % 2 == 0 for b in np.cumsum(even)[:-1])
