@@ -12,6 +12,7 @@ import zarr
 
 from napari_soft_skeleton import skeletonize
 from napari_soft_skeleton._chunked import is_lazy, soft_halo
+from napari_soft_skeleton.io import InputError as InputErrorType
 
 CHUNKS = [(17, 19, 23), (1, 28, 30), (24, 1, 30), (9, 5, 30), (24, 28, 30)]
 
@@ -192,3 +193,60 @@ def test_even_chunks_put_every_block_on_an_even_coordinate():
         even = _even_chunks(chunks)
         assert sum(even) == sum(chunks)
         assert all(b % 2 == 0 for b in np.cumsum(even)[:-1])
+
+
+# ---- streaming a Zarr store chunk by chunk: resume, refusals, a local cluster -------------------------
+
+
+def _store_job(tmp_path, data, **kw):
+    from napari_soft_skeleton._streaming import skeletonize_store
+
+    src = tmp_path / "in.zarr"
+    if not src.exists():
+        from napari_soft_skeleton.io import write_volume
+
+        write_volume(src, data, spacing=(3.0, 1.0, 1.0), unit="um")
+    source = zarr.open_group(str(src), mode="r")["0"]
+    args = dict(iterations=3, threshold=0.5, per_slice=False, device="cpu", as_mask=True, rescale=None,
+                out_dtype=bool, spacing=(3.0, 1.0, 1.0), unit="µm")
+    args.update(kw)
+    return skeletonize_store(source, str(src), tmp_path / "out.zarr", **args)
+
+
+def test_a_killed_run_resumes_and_skips_the_chunks_it_finished(tmp_path):
+    from napari_soft_skeleton._streaming import partial_path
+    from napari_soft_skeleton.io import read_volume
+
+    mask = blobs((70, 80, 90), 3, sigma=2.0)  # chunks (64, 80, 90): the writer's defaults give 2 chunks
+    seen = []
+
+    def killer(done, total):
+        seen.append(done)
+        if done >= 1:
+            raise KeyboardInterrupt  # as if the run were killed after its first chunk
+
+    with pytest.raises(KeyboardInterrupt):
+        _store_job(tmp_path, mask, progress=killer)
+    out = tmp_path / "out.zarr"
+    assert not out.exists() and partial_path(out).exists()  # nothing that looks complete
+    with pytest.raises(InputErrorType, match="iterations was 3, now 4"):
+        _store_job(tmp_path, mask, iterations=4)
+    computed = _store_job(tmp_path, mask)
+    assert computed < 2  # the finished chunk was skipped
+    assert not partial_path(out).exists()
+    got = read_volume(out)
+    np.testing.assert_array_equal(got.array, in_memory(mask, iterations=3))
+    assert got.spacing == (3.0, 1.0, 1.0) and got.unit == "µm"
+
+
+def test_cli_on_a_local_cluster_of_one_worker(tmp_path):
+    from napari_soft_skeleton.cli import main
+    from napari_soft_skeleton.io import read_volume, write_volume
+
+    mask = blobs((20, 60, 70), 8, sigma=2.0)
+    write_volume(tmp_path / "in.zarr", mask)
+    assert main(["skeletonize", str(tmp_path / "in.zarr"), "-o", str(tmp_path / "out.zarr"), "--iterations", "2",
+                 "--workers", "1", "-q"]) == 0
+    np.testing.assert_array_equal(read_volume(tmp_path / "out.zarr").array, in_memory(mask, iterations=2))
+    assert main(["skeletonize", str(tmp_path / "in.zarr"), "-o", str(tmp_path / "out.tif"), "--iterations", "2",
+                 "--workers", "2"]) != 0

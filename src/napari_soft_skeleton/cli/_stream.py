@@ -1,13 +1,16 @@
 """``soft-skeleton skeletonize in.zarr -o out.zarr``: a Zarr volume streamed chunk by chunk.
 
 When both the input and the output are Zarr stores, the volume is never read
-whole: the library's lazy path (:mod:`napari_soft_skeleton._chunked`) makes
-a dask array of the skeleton, chunk by chunk with an exact halo, and
-:func:`~napari_soft_skeleton.io.write_volume` computes and stores it chunk by
-chunk into an OME-Zarr image with the input's calibration, showing progress.
-Only what is exact chunk by chunk runs this way (the soft skeleton with a
-number of iterations); anything else is refused with one line.  The output
-is written whole or not at all (a temporary store renamed into place).
+whole: :func:`napari_soft_skeleton._streaming.skeletonize_store` runs one
+task per output chunk (read the chunk and its halo from the input store,
+skeletonize, write), on dask's threads or on a dask.distributed cluster
+(``--workers N`` starts a local one, ``--scheduler ADDRESS`` uses a running
+one), with a progress bar; the output is an OME-Zarr image with the input's
+calibration, written whole or not at all, and a killed run resumes where it
+stopped.  Only what is exact chunk by chunk runs this way (the soft skeleton
+with a number of iterations); anything else is refused with one line.  Two
+passes over the input come first where needed: its distinct values (a mask
+or labels?) and, for float input, its range.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ import warnings
 
 import numpy as np
 
-from ..io import InputError, write_volume
+from ..io import InputError
 from ..io._errors import one_line
 from ..io._paths import ZARR_EXTENSIONS, match_extension
 from ._calibration import flush_notes, spacing_text
-from ._common import EXIT_OK, ProgressBar, check_output, format_shape, isatty, library_function, read_image, writing
+from ._common import EXIT_OK, ProgressBar, check_output, format_shape, isatty, read_image, writing
 
 
 def streams(args: argparse.Namespace) -> bool:
@@ -59,6 +62,8 @@ def _cluster(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     import dask.array as da
 
+    from .._streaming import skeletonize_store
+
     check_output(args.output, [args.input])
     if args.method != "soft":
         raise InputError(
@@ -73,26 +78,39 @@ def run(args: argparse.Namespace) -> int:
     volume = read_image(args.input, "input", spacing=args.spacing, unit=args.unit, lazy=True,
                         series=args.series, channel=args.channel)
     data, spacing = volume
-    if data.dtype.kind in "iu":
+    source = _zarr_array(data)
+    if tuple(source.shape) != tuple(data.shape):
+        raise InputError(f"'{args.input}' has more axes than its image ({source.shape}, a channel or time "
+                         "axis): streaming needs a single-channel 2D/3D Zarr image")
+    kind = data.dtype.kind
+    as_mask, rescale = False, None
+    threshold = None if args.no_threshold else (args.threshold if args.threshold is not None else 0.5)
+    if kind in "iu" and not args.normalize:
+        as_mask = da.unique(data).compute().size <= 2  # (per chunk, then combined: as many values as labels)
+    if args.normalize or kind == "f":
+        lo, hi = (float(v) for v in da.compute(data.min(), data.max()))
         if args.normalize:
-            data = data.astype(np.float32)
-        elif da.unique(data).compute().size <= 2:  # (per chunk, then combined: as many values as labels)
-            data = data != 0
-    skeletonize = library_function("skeletonize", "skeletonize")
-    kwargs = dict(iterations=args.iterations, per_slice=args.per_slice, normalize=args.normalize,
-                  device=None if args.device == "auto" else args.device)
-    if args.no_threshold:
-        kwargs["threshold"] = None
-    elif args.threshold is not None:
-        kwargs["threshold"] = args.threshold
-    lazy = skeletonize(data, "soft", **kwargs)
+            rescale = (lo, hi)
+        elif lo < 0 or hi > 1:
+            raise InputError(f"input '{args.input}' has values in [{lo:g}, {hi:g}], not a probability map in "
+                             "[0, 1]; add --normalize to rescale an intensity image")
+    if as_mask or kind == "b":
+        out_dtype = np.dtype(bool)
+    elif kind in "iu" and rescale is None:
+        out_dtype = data.dtype
+    else:
+        out_dtype = np.dtype(np.float64 if data.dtype == np.float64 else np.float32) if threshold is None \
+            else np.dtype(bool)
 
     bar = ProgressBar(enabled=not args.quiet and isatty(sys.stderr), desc="soft, by chunks")
     start = time.perf_counter()
     try:
-        with _cluster(args), writing(args.output):
-            write_volume(args.output, lazy, spacing=spacing, unit=volume.unit if spacing is not None else None,
-                         progress=bar)
+        with _cluster(args) as client, writing(args.output):
+            computed = skeletonize_store(
+                source, args.input, args.output, iterations=args.iterations, threshold=threshold,
+                per_slice=args.per_slice, device=None if args.device == "auto" else args.device,
+                as_mask=as_mask, rescale=rescale, out_dtype=out_dtype, spacing=spacing,
+                unit=volume.unit if spacing is not None else None, progress=bar, client=client)
     finally:
         bar.close()
     seconds = time.perf_counter() - start
@@ -101,8 +119,25 @@ def run(args: argparse.Namespace) -> int:
     if count == 0:
         warnings.warn(f"the skeleton is empty: '{args.input}' has no foreground above the threshold", stacklevel=1)
     flush_notes()
-    where = f", spacing {spacing_text(spacing, volume.unit, lazy.ndim)}" if spacing is not None else ""
-    what = "nonzero voxels (soft values)" if lazy.dtype.kind == "f" else "skeleton voxels"
-    print(f"{args.output}: shape {format_shape(lazy.shape)} {lazy.dtype}{where}, {count} {what}, "
-          f"{args.iterations} iterations, {lazy.npartitions} chunks, {seconds:.2f} s")
+    where = f", spacing {spacing_text(spacing, volume.unit, stored.ndim)}" if spacing is not None else ""
+    what = "nonzero voxels (soft values)" if stored.dtype.kind == "f" else "skeleton voxels"
+    chunks = stored.npartitions
+    resumed = f" ({chunks - computed} were done before: resumed)" if computed < chunks else ""
+    print(f"{args.output}: shape {format_shape(stored.shape)} {stored.dtype}{where}, {count} {what}, "
+          f"{args.iterations} iterations, {chunks} chunks{resumed}, {seconds:.2f} s")
     return EXIT_OK
+
+
+def _zarr_array(data):
+    """The zarr array behind a dask array read from a store (its single source), for tasks that read it."""
+    import zarr
+
+    for layer in data.dask.layers.values():
+        for value in (getattr(layer, "mapping", None) or {}).values():
+            if isinstance(value, zarr.Array):
+                return value
+    graph = dict(data.__dask_graph__())
+    for value in graph.values():
+        if isinstance(value, zarr.Array):
+            return value
+    raise InputError("the input is not a plain Zarr array")

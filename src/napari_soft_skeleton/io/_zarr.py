@@ -216,37 +216,32 @@ def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(max(1, min(n, c)) for n, c in zip(shape, limits))
 
 
-def write_ome_zarr(
-    directory: Path, array: Any, spacing: Spacing | None, unit: str | None, name: str, progress=None
-) -> None:
-    """Write ``array`` as a one-level NGFF 0.4 image into the (empty)
-    ``directory``; a dask array is stored chunk by chunk (aligned to the
-    store's chunks, so that no two tasks write one chunk), with
-    ``progress(done, total)`` after each."""
+def create_ome_zarr(
+    directory: Path, shape: tuple[int, ...], dtype: Any, spacing: Spacing | None, unit: str | None, name: str,
+    chunks: tuple[int, ...] | None = None,
+) -> Any:
+    """A one-level NGFF 0.4 image in the (new) ``directory``, its data array created empty (chunks
+    compressed with Blosc-zstd; ``chunks`` default :func:`_chunks`); returns that zarr array."""
     import numcodecs
     import zarr
 
-    names = "zyx"[-array.ndim :]
+    ndim = len(shape)
     axes = []
-    for axis in names:
+    for axis in "zyx"[-ndim:]:
         entry = {"name": axis, "type": "space"}
         if spacing is not None and unit is not None:
             entry["unit"] = ngff_unit(unit)
         axes.append(entry)
-    scale = [float(v) for v in spacing] if spacing is not None else [1.0] * array.ndim
+    scale = [float(v) for v in spacing] if spacing is not None else [1.0] * ndim
     root = zarr.open_group(store=str(directory), mode="w", zarr_format=2)
     data = root.create_array(
         "0",
-        shape=array.shape,
-        chunks=_chunks(array.shape),
-        dtype=array.dtype,
+        shape=tuple(shape),
+        chunks=tuple(chunks) if chunks is not None else _chunks(tuple(shape)),
+        dtype=dtype,
         compressors=numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE),
         chunk_key_encoding={"name": "v2", "separator": "/"},
     )
-    if hasattr(array, "dask"):  # (a dask array: streamed, never whole)
-        _store(array.rechunk(data.chunks), data, progress)
-    else:
-        data[...] = array
     root.attrs["multiscales"] = [
         {
             "version": "0.4",
@@ -257,6 +252,21 @@ def write_ome_zarr(
             ],
         }
     ]
+    return data
+
+
+def write_ome_zarr(
+    directory: Path, array: Any, spacing: Spacing | None, unit: str | None, name: str, progress=None
+) -> None:
+    """Write ``array`` as a one-level NGFF 0.4 image into the (empty)
+    ``directory``; a dask array is stored chunk by chunk (aligned to the
+    store's chunks, so that no two tasks write one chunk), with
+    ``progress(done, total)`` after each."""
+    data = create_ome_zarr(directory, array.shape, array.dtype, spacing, unit, name)
+    if hasattr(array, "dask"):  # (a dask array: streamed, never whole)
+        _store(array.rechunk(data.chunks), data, progress)
+    else:
+        data[...] = array
 
 
 def _write_block(block: np.ndarray, target: Any, region: tuple) -> int:

@@ -1,0 +1,125 @@
+"""Volumes bigger than memory (issue 11, in progress): the soft skeleton of a Zarr volume chunk by chunk.
+
+1. **Memory and exactness**: a 512 × 1024 × 1024 uint8 Zarr mask (random smooth blobs, 10 % foreground,
+   built chunk by chunk) through ``soft-skeleton skeletonize in.zarr -o out.zarr --iterations 5`` in a
+   subprocess: its peak RSS (target ≤ 2 GB) and the result against the in-memory skeleton of the whole
+   volume (``--check``: needs ~4 GB).
+2. **Scaling**: the same job on a dask.distributed LocalCluster of 1 and of 2 single-threaded workers,
+   timed after a warm-up job on each (throughput, not start-up; target ≥ 1.6×).
+
+Run:  python benchmarks/bench_chunked.py [--size 512] [--check] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+
+def make_volume(path: Path, size: int) -> None:
+    import dask.array as da
+    from scipy import ndimage as ndi
+
+    from napari_soft_skeleton.io import write_volume
+
+    def block(b, block_info=None):
+        rng = np.random.default_rng(abs(hash(block_info[0]["chunk-location"])) % 2**32)
+        f = ndi.gaussian_filter(rng.random(b.shape, dtype=np.float32), 4)
+        return (f > np.quantile(f, 0.9)).astype(np.uint8)
+
+    arr = da.zeros((size, 2 * size, 2 * size), dtype=np.uint8, chunks=(64, 256, 256)).map_blocks(block, dtype=np.uint8)
+    write_volume(path, arr, spacing=(2.0, 1.0, 1.0), unit="um")
+
+
+def cli_peak(src: Path, out: Path) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    subprocess.run([str(Path(sys.executable).with_name("soft-skeleton")), "skeletonize", str(src), "-o", str(out),
+                    "--iterations", "5", "-q"], check=True)
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024**2  # KiB -> GiB
+
+
+def _one_thread() -> None:
+    """Each worker on one thread for everything: torch (set by dask's nanny too) and Blosc's codecs."""
+    import numcodecs
+    import torch
+
+    numcodecs.blosc.set_nthreads(1)
+    torch.set_num_threads(1)
+
+
+def scaling(src: Path, tmp: Path) -> dict:
+    from distributed import Client, LocalCluster
+
+    import zarr
+
+    from napari_soft_skeleton._streaming import skeletonize_store
+
+    source = zarr.open_group(str(src), mode="r")["0"]
+    times = {}
+    for workers in (1, 2):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
+                Client(c) as client:
+            client.run(_one_thread)
+            runs = []
+            for round_ in range(2):  # a warm-up, then the timed job
+                out = tmp / f"w{workers}_{round_}.zarr"
+                t0 = time.perf_counter()
+                skeletonize_store(source, str(src), out, iterations=5, threshold=0.5, per_slice=False, device="cpu",
+                                  as_mask=True, rescale=None, out_dtype=bool, spacing=(2.0, 1.0, 1.0), unit="µm",
+                                  client=client)
+                runs.append(time.perf_counter() - t0)
+                shutil.rmtree(out)
+            times[workers] = runs[-1]
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=512, help="the volume is SIZE x 2 SIZE x 2 SIZE (default 512)")
+    parser.add_argument("--check", action="store_true", help="compare with the in-memory skeleton (~4 GB)")
+    parser.add_argument("--dir", default=None)
+    parser.add_argument("--scaling-only", action="store_true")
+    args = parser.parse_args()
+    tmp = Path(args.dir or tempfile.mkdtemp(prefix="bench_chunked_"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    src = tmp / "mask.zarr"
+    if not src.exists():
+        t0 = time.perf_counter()
+        make_volume(src, args.size)
+        print(f"volume {args.size}x{2 * args.size}x{2 * args.size} built in {time.perf_counter() - t0:.1f} s")
+    out = tmp / "skel.zarr"
+    shutil.rmtree(out, ignore_errors=True)
+    if not args.scaling_only:
+        seconds, peak = cli_peak(src, out)
+        print(f"{'PASS' if peak <= 2 else 'FAIL'} CLI streaming, soft k=5: {seconds:.1f} s, peak RSS {peak:.2f} GiB "
+              "(target <= 2)")
+    if args.check and not args.scaling_only:
+        from napari_soft_skeleton import skeletonize
+        from napari_soft_skeleton.io import read_volume
+
+        whole = skeletonize(read_volume(src).array != 0, "soft", iterations=5)
+        same = bool((read_volume(out).array == whole).all())
+        print(f"{'PASS' if same else 'FAIL'} streamed == in memory (whole volume): {same}")
+    t = scaling(src, tmp)
+    ratio = t[1] / t[2]
+    print(f"{'PASS' if ratio >= 1.6 else 'FAIL'} LocalCluster 2 workers vs 1: {ratio:.2f}x "
+          f"({t[1]:.1f} s vs {t[2]:.1f} s, after a warm-up; target >= 1.6)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
