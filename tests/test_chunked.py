@@ -250,3 +250,38 @@ def test_cli_on_a_local_cluster_of_one_worker(tmp_path):
     np.testing.assert_array_equal(read_volume(tmp_path / "out.zarr").array, in_memory(mask, iterations=2))
     assert main(["skeletonize", str(tmp_path / "in.zarr"), "-o", str(tmp_path / "out.tif"), "--iterations", "2",
                  "--workers", "2"]) != 0
+
+
+def test_thinning_over_zarr_stores_sweeps_only_what_changed_and_equals_in_memory(tmp_path, monkeypatch):
+    import napari_soft_skeleton._chunked_thin as chunked_thin
+
+    calls, passes = [], []
+    real = chunked_thin._sweep_chunk
+    monkeypatch.setattr(chunked_thin, "_sweep_chunk", lambda *args: calls.append(args[2]) or real(*args))
+    mask = blobs((24, 150, 170), 4, sigma=2.0)
+    src = zarr.create_array(store={}, shape=mask.shape, chunks=(24, 37, 43), dtype=bool)
+    src[:] = mask
+    out = chunked_thin.thin_store(src, tmp_path / "work", labels=False, progress=lambda d, t: passes.append(d))
+    np.testing.assert_array_equal(np.asarray(out[...]) != 0, skeletonize(mask, "topological", spurs="keep"))
+    # a thick disc at one end of a long strip of thin lines: the far chunks stop being swept after a pass
+    wide = np.zeros((64, 1500), bool)
+    yy, xx = np.ogrid[:64, :1500]
+    wide |= (yy - 32) ** 2 + (xx - 60) ** 2 <= 28 ** 2
+    wide[10, 100:1490] = wide[50, 100:1490] = wide[10:51, 1489] = True
+    src_w = zarr.create_array(store={}, shape=wide.shape, chunks=(64, 64), dtype=bool)
+    src_w[:] = wide
+    calls.clear()
+    out = chunked_thin.thin_store(src_w, tmp_path / "wide", labels=False, progress=lambda d, t: passes.append(d))
+    np.testing.assert_array_equal(np.asarray(out[...]) != 0, skeletonize(wide, "topological", spurs="keep"))
+    sweeps = passes[-1] + 1
+    assert sweeps >= 5 and len(calls) < 0.5 * sweeps * 24  # 24 chunks; unchanged neighbourhoods are skipped
+    labels = (ndi.label(mask)[0] * 5).astype(np.uint32)
+    lab_src = zarr.create_array(store={}, shape=labels.shape, chunks=(24, 64, 64), dtype=np.uint32)
+    lab_src[:] = labels
+    out = chunked_thin.thin_store(lab_src, tmp_path / "work2", labels=True)
+    np.testing.assert_array_equal(np.asarray(out[...]), skeletonize(labels, "topological", spurs="keep"))
+    img = ndi.gaussian_filter(np.random.default_rng(2).random((200, 230)), 3) > 0.5
+    src2 = zarr.create_array(store={}, shape=img.shape, chunks=(31, 33), dtype=bool)
+    src2[:] = img
+    out = chunked_thin.thin_store(src2, tmp_path / "work3", labels=False)
+    np.testing.assert_array_equal(np.asarray(out[...]) != 0, skeletonize(img, "topological", spurs="keep"))

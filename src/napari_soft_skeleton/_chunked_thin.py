@@ -26,9 +26,12 @@ in-memory thinning stops too.  A pass is exact when:
 
 Edges of the volume get no halo (``boundary="none"``), so blocks there see
 the edge as the in-memory thinning does (background beyond).  Label images
-thin each label alone, as in memory.  Between passes the volume is kept
-(``persist``) — in memory for a dask array that fits it; the streaming
-command line keeps it in Zarr stores instead.
+thin each label alone, as in memory.  :func:`topological_by_chunks` keeps
+the volume between passes in memory (``persist``, for a dask array that
+fits); :func:`thin_store` keeps it in two Zarr arrays (bounded memory: a
+chunk and its halo per task) and sweeps again only the chunks whose halo saw
+a change in the last pass (a sweep is a function of the volume as it
+stands: a chunk whose surroundings did not change cannot change either).
 
 Not chunked yet (refused with one line): the spur pruning (``spurs="keep"``
 is required: pruning walks terminal branches of any length), thinning in
@@ -106,3 +109,82 @@ def topological_by_chunks(arr, *, threshold, per_slice: bool, spurs: str, spacin
         current = following
         if progress is not None:
             progress(sweeps, sweeps + 1)
+
+
+# ---- the same thinning over Zarr stores, only where something changed --------------------------------
+
+
+def _even(n: int, total: int) -> int:
+    return min(total, n + n % 2)
+
+
+def _region(index, chunks, shape, grow: int = 0):
+    return tuple(slice(max(i * c - grow, 0), min((i + 1) * c + grow, n)) for i, c, n in zip(index, chunks, shape))
+
+
+def _sweep_chunk(current, following, index, labels: bool) -> bool:
+    """One sweep of chunk ``index`` of the Zarr array ``current`` (with its halo) into ``following``;
+    whether the chunk changed (only then is it written)."""
+    chunks, shape = current.chunks, current.shape
+    outer = _region(index, chunks, shape, HALO)
+    core = _region(index, chunks, shape)
+    block = np.asarray(current[outer])
+    thinned = _one_sweep(block, labels)
+    inner = tuple(slice(c.start - o.start, c.stop - o.start) for c, o in zip(core, outer))
+    if np.array_equal(thinned[inner], block[inner]):
+        return False
+    following[core] = thinned[inner]
+    return True
+
+
+def _copy_chunk(source, target, index) -> None:
+    region = _region(index, source.chunks, source.shape)
+    target[region] = source[region]
+
+
+def thin_store(source, work_dir, *, labels: bool, progress=None) -> object:
+    """The topological thinning (``spurs="keep"``, grid) of the Zarr array ``source`` (a mask or label image),
+    one exact sweep per pass, in two Zarr arrays under ``work_dir`` (bounded memory: a chunk and its halo per
+    task); returns the Zarr array holding the skeleton.
+
+    Only the chunks whose halo saw a change in the last pass are swept again: a sweep is a function of the
+    volume as it stands, so a chunk whose surroundings did not change cannot change either.  The thinning
+    stops when a pass changes nothing — where the in-memory thinning stops."""
+    import itertools
+
+    import dask
+    import zarr
+
+    shape = tuple(source.shape)
+    chunks = tuple(_even(c, n) for c, n in zip(source.chunks, shape))
+    dtype = np.uint8 if not labels else source.dtype
+    arrays = [zarr.open_array(str(work_dir) + f"/{name}", mode="w", shape=shape, chunks=chunks, dtype=dtype)
+              for name in ("current", "following")]
+    current, following = arrays
+    grid = [range(-(-n // c)) for n, c in zip(shape, chunks)]
+    every = list(itertools.product(*grid))
+
+    def fill(index):
+        region = _region(index, chunks, shape)
+        block = np.asarray(source[region])
+        current[region] = (block != 0).astype(np.uint8) if not labels else block
+
+    dask.compute(*[dask.delayed(fill)(i) for i in every])
+    reach = tuple(-(-HALO // c) for c in chunks)  # chunks a change can reach within one sweep's halo
+    dirty = set(every)
+    sweeps = 0
+    while dirty:
+        sweeps += 1
+        todo = sorted(dirty)
+        flags = dask.compute(*[dask.delayed(_sweep_chunk)(current, following, i, labels) for i in todo])
+        changed = [i for i, f in zip(todo, flags) if f]
+        dask.compute(*[dask.delayed(_copy_chunk)(following, current, i) for i in changed])
+        dirty = set()
+        for i in changed:
+            for step in itertools.product(*(range(-r, r + 1) for r in reach)):
+                j = tuple(a + b for a, b in zip(i, step))
+                if all(0 <= a < len(g) for a, g in zip(j, grid)):
+                    dirty.add(j)
+        if progress is not None and dirty:
+            progress(sweeps, sweeps + 1)
+    return current
