@@ -79,8 +79,7 @@ def scaling(src: Path, tmp: Path) -> dict:
                 out = tmp / f"w{workers}_{round_}.zarr"
                 t0 = time.perf_counter()
                 skeletonize_store(source, str(src), out, iterations=5, threshold=0.5, per_slice=False, device="cpu",
-                                  as_mask=True, rescale=None, out_dtype=bool, spacing=(2.0, 1.0, 1.0), unit="µm",
-                                  client=client)
+                                  as_mask=True, rescale=None, out_dtype=bool, spacing=(2.0, 1.0, 1.0), unit="µm")
                 runs.append(time.perf_counter() - t0)
                 shutil.rmtree(out)
             times[workers] = runs[-1]

@@ -93,7 +93,7 @@ def _differs(old: dict, new: dict) -> str | None:
 
 def skeletonize_store(source: Any, source_path: str, output: str | os.PathLike, *, iterations: int,
                       threshold, per_slice: bool, device, as_mask: bool, rescale, out_dtype, spacing, unit,
-                      progress=None, client=None) -> int:
+                      progress=None) -> int:
     """The soft skeleton of the zarr array ``source`` (read from ``source_path``) into the OME-Zarr store
     ``output``, chunk by chunk, resuming a run killed before (module docstring); returns the chunks computed.
 
@@ -102,7 +102,7 @@ def skeletonize_store(source: Any, source_path: str, output: str | os.PathLike, 
     import dask
 
     from ._chunked import soft_halo
-    from .io._zarr import create_ome_zarr
+    from .io._zarr import compute_tasks, create_ome_zarr
 
     out = Path(output)
     partial = partial_path(out)
@@ -135,17 +135,8 @@ def skeletonize_store(source: Any, source_path: str, output: str | os.PathLike, 
     total = len(done) + len(todo)
     if progress is not None:
         progress(len(done), total)
-    if client is not None:
-        from distributed import as_completed
-
-        futures = client.map(_chunk_task, [source] * len(todo), [target] * len(todo), todo,
-                             [halo] * len(todo), [params] * len(todo), [str(done_dir)] * len(todo), pure=False)
-        for count, _ in enumerate(as_completed(futures), len(done) + 1):
-            if progress is not None:
-                progress(count, total)
-    else:
-        tasks = [dask.delayed(_chunk_task)(source, target, r, halo, params, str(done_dir)) for r in todo]
-        _compute_with_progress(tasks, len(done), total, progress)
+    tasks = [dask.delayed(_chunk_task, pure=False)(source, target, r, halo, params, str(done_dir)) for r in todo]
+    compute_tasks(tasks, progress, len(done), total)  # (on the client's cluster when one is active)
     missing = total - sum(1 for p in done_dir.iterdir() if not p.name.startswith(".tmp-"))
     if missing:
         raise InputError(f"'{out}' is not complete: {missing} chunks were not written; run again to resume")
@@ -159,23 +150,3 @@ def skeletonize_store(source: Any, source_path: str, output: str | os.PathLike, 
     else:
         os.replace(partial, out)
     return len(todo)
-
-
-def _compute_with_progress(tasks, start: int, total: int, progress) -> None:
-    import dask
-
-    if progress is None:
-        dask.compute(*tasks)
-        return
-    from dask.callbacks import Callback
-
-    count = [start]
-
-    class _Progress(Callback):
-        def _posttask(self, key, result, dsk, state, worker_id):
-            if "_chunk_task" in str(key):
-                count[0] += 1
-                progress(count[0], total)
-
-    with _Progress():
-        dask.compute(*tasks)

@@ -105,12 +105,12 @@ def run(args: argparse.Namespace) -> int:
     bar = ProgressBar(enabled=not args.quiet and isatty(sys.stderr), desc="soft, by chunks")
     start = time.perf_counter()
     try:
-        with _cluster(args) as client, writing(args.output):
+        with _cluster(args), writing(args.output):
             computed = skeletonize_store(
                 source, args.input, args.output, iterations=args.iterations, threshold=threshold,
                 per_slice=args.per_slice, device=None if args.device == "auto" else args.device,
                 as_mask=as_mask, rescale=rescale, out_dtype=out_dtype, spacing=spacing,
-                unit=volume.unit if spacing is not None else None, progress=bar, client=client)
+                unit=volume.unit if spacing is not None else None, progress=bar)
     finally:
         bar.close()
     seconds = time.perf_counter() - start

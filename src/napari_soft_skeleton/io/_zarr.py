@@ -276,10 +276,7 @@ def _write_block(block: np.ndarray, target: Any, region: tuple) -> int:
 
 def _store(array: Any, target: Any, progress=None) -> None:
     """Compute the dask ``array`` into the zarr array ``target`` chunk by chunk (its chunks are the
-    store's: no two tasks write one chunk), with ``progress(done, total)`` after each chunk stored.
-
-    On a dask.distributed client when one is active (``--scheduler`` / ``--workers``), else on dask's
-    local threads."""
+    store's: no two tasks write one chunk), with ``progress(done, total)`` after each chunk stored."""
     import itertools
 
     import dask
@@ -290,28 +287,39 @@ def _store(array: Any, target: Any, progress=None) -> None:
     for index in itertools.product(*(range(len(c)) for c in array.chunks)):
         region = tuple(slice(int(st[i]), int(st[i]) + int(c[i])) for st, c, i in zip(starts, array.chunks, index))
         tasks.append(dask.delayed(_write_block)(blocks[index], target, region))
-    total = len(tasks)
+    compute_tasks(tasks, progress)
+
+
+def compute_tasks(tasks: list, progress=None, done: int = 0, total: int | None = None) -> None:
+    """Compute the dask ``tasks`` (delayed calls, one per chunk), with ``progress(done, total)`` as each
+    finishes (counting from ``done``; ``total`` defaults to ``done + len(tasks)``).
+
+    On a dask.distributed client when one is active (``--scheduler`` / ``--workers``), else on dask's
+    local threads."""
+    import dask
+
+    total = done + len(tasks) if total is None else total
     client = _client()
     if client is not None:
         from distributed import as_completed
 
-        for done, _ in enumerate(as_completed(client.compute(tasks)), 1):
+        for count, _ in enumerate(as_completed(client.compute(tasks)), done + 1):
             if progress is not None:
-                progress(done, total)
+                progress(count, total)
         return
     if progress is None:
         dask.compute(*tasks)
         return
     from dask.callbacks import Callback
 
-    written = [0]
+    names = {task.key[0] if isinstance(task.key, tuple) else task.key for task in tasks}
+    count = [done]
 
     class _Progress(Callback):
         def _posttask(self, key, result, dsk, state, worker_id):
-            if isinstance(key, tuple) and str(key[0]).startswith("_write_block") or \
-                    str(key).startswith("_write_block"):
-                written[0] += 1
-                progress(written[0], total)
+            if (key[0] if isinstance(key, tuple) else key) in names:
+                count[0] += 1
+                progress(count[0], total)
 
     with _Progress():
         dask.compute(*tasks)
