@@ -46,7 +46,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from napari_soft_skeleton import compare, load_sample, skeletonize
 from napari_soft_skeleton._simple_points import _steps
-from napari_soft_skeleton._spurs import _branches, _c_strides, _nonzero, prune_spurs
+from napari_soft_skeleton._depth_sparse import nonzero
+from napari_soft_skeleton._spurs import _branches, _c_strides, prune_spurs
 from napari_soft_skeleton.metrics._distance import _skeleton_length
 
 EM = (40.0, 16.0, 16.0)
@@ -64,7 +65,7 @@ def short_tips(s: np.ndarray, steps: float = 4.0) -> int:
     flat = padded.reshape(-1)
     st = np.array(_steps(s.ndim), np.int64)
     offsets, steplen = st @ _c_strides(padded.shape), np.sqrt((st ** 2).sum(1)).astype(float)
-    skel = _nonzero(flat)
+    skel = nonzero(flat)
     out = [np.empty(len(skel), t) for t in (np.int64, np.int64, float, np.int64, np.int64)]
     m = _branches(flat, skel, offsets, steplen, *out)
     return int((out[2][:m] <= steps).sum())

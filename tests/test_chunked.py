@@ -285,3 +285,15 @@ def test_thinning_over_zarr_stores_sweeps_only_what_changed_and_equals_in_memory
     src2[:] = img
     out = chunked_thin.thin_store(src2, tmp_path / "work3", labels=False)
     np.testing.assert_array_equal(np.asarray(out[...]) != 0, skeletonize(img, "topological", spurs="keep"))
+
+
+def test_cli_streaming_never_replaces_an_unrelated_directory(tmp_path, capsys):
+    from napari_soft_skeleton.cli import main
+    from napari_soft_skeleton.io import write_volume
+
+    write_volume(tmp_path / "in.zarr", volume(0, shape=(8, 20, 20))[1])
+    (tmp_path / "out.zarr").mkdir()
+    (tmp_path / "out.zarr" / "notes.txt").write_text("mine")
+    assert main(["skeletonize", str(tmp_path / "in.zarr"), "-o", str(tmp_path / "out.zarr"), "--iterations", "2"]) != 0
+    assert "is not a Zarr store" in capsys.readouterr().err
+    assert (tmp_path / "out.zarr" / "notes.txt").read_text() == "mine"

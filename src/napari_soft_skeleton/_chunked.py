@@ -58,6 +58,17 @@ def soft_halo(iterations: int) -> int:
     return int(iterations) + 2
 
 
+def soft_block(block: np.ndarray, *, iterations: int, threshold, per_slice: bool, device) -> np.ndarray:
+    """The soft skeleton of one block (with its halo), without the library's per-call warnings (module
+    docstring): what every chunked path computes per chunk."""
+    from .skeletonize import skeletonize
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return skeletonize(block, "soft", iterations=iterations, threshold=threshold, per_slice=per_slice,
+                           device=device)
+
+
 def _check(arr, method: str, per_slice: bool) -> None:
     if arr.ndim not in (2, 3):
         raise ValueError(f"expected a 2D (Y, X) or 3D (Z, Y, X) array; got {arr.ndim}D with shape {arr.shape}")
@@ -77,8 +88,6 @@ def skeletonize_lazy(data: Any, method: str, *, iterations, threshold, per_slice
                      return_iterations: bool, spurs: str = "prune", spacing=None, fill_holes: bool = False,
                      progress=None):
     """:func:`~napari_soft_skeleton.skeletonize` of a dask or zarr array, as a dask array (module docstring)."""
-    from .skeletonize import skeletonize
-
     arr = as_dask(data)
     _check(arr, method, per_slice)
     per_slice = bool(per_slice) and arr.ndim == 3
@@ -109,11 +118,6 @@ def skeletonize_lazy(data: Any, method: str, *, iterations, threshold, per_slice
     halo = soft_halo(k)
     depth = {axis: (0 if per_slice and axis == 0 else min(halo, n)) for axis, n in enumerate(arr.shape)}
 
-    def block_skeleton(block):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            return skeletonize(block, "soft", iterations=k, threshold=threshold, per_slice=per_slice,
-                               device=device)
-
-    out = arr.map_overlap(block_skeleton, depth=depth, boundary="none", dtype=dtype, trim=True)
+    out = arr.map_overlap(soft_block, iterations=k, threshold=threshold, per_slice=per_slice, device=device,
+                          depth=depth, boundary="none", dtype=dtype, trim=True)
     return (out, k) if return_iterations else out

@@ -131,32 +131,20 @@ def sparse_depth(padded: np.ndarray, spacing, batch: bool = False) -> tuple[np.n
     fbuf = np.zeros(longest, np.float64)
     for pass_, axis in enumerate(reversed(axes)):  # the last (contiguous) axis first
         coord = coords[axis].astype(np.int64)
-        if pass_ == 0:
-            order = np.arange(idx.size)  # C order: lines along the last axis are contiguous
-        else:
-            # sort by the other coordinates, then along the axis: the flat index with this axis moved last
+        if axis == len(shape) - 1:  # C order: the lines along the last axis are already contiguous
+            key, order = idx, np.arange(idx.size)
+        else:  # sort by the other coordinates, then along the axis: the flat index with this axis moved last
             key = np.zeros(idx.size, np.int64)
             for other in range(len(shape)):
                 if other != axis:
                     key = key * shape[other] + coords[other]
             key = key * shape[axis] + coord
             order = np.argsort(key)  # (keys are unique: no need for a stable sort)
-            # a step of one along the axis within the sorted list stays on the line unless the line
-            # changes; lines differ in `key // shape[axis]`: make such steps impossible by a gap
-            line = key[order] // shape[axis]
-            brk = np.flatnonzero(np.diff(line) != 0) + 1
-            # (shifting each line's coordinates far apart breaks runs at line ends)
-            shift = np.zeros(idx.size, np.int64)
-            shift[order[brk]] = 2 * longest
-            coord_sorted = coord[order] + np.cumsum(shift[order])
-            coord[order] = coord_sorted
-        if pass_ == 0:
-            # the first pass's lines: rows of the last axis; break runs at row ends the same way
-            line = idx // shape[axis]
-            brk = np.flatnonzero(np.diff(line) != 0) + 1
-            shift = np.zeros(idx.size, np.int64)
-            shift[brk] = 2 * longest
-            coord = coord + np.cumsum(shift)
+        # lines differ in `key // shape[axis]`: each line's coordinates are shifted far from the previous
+        # line's, so that a run (a step of one along the axis) never crosses from one line to the next
+        gap = np.zeros(idx.size, np.int64)
+        gap[1:] = (np.diff(key[order] // shape[axis]) != 0) * (2 * longest)
+        coord[order] = coord[order] + np.cumsum(gap)
         weight = float(spacing[axes.index(axis)]) ** 2
         _along(values, order, sq, coord, weight, pass_ == 0, vbuf, zbuf, fbuf, out)
         sq, out = out, sq

@@ -59,6 +59,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
+from ._depth_sparse import nonzero
 from ._peel_numba import _code, _simple
 from ._simple_points import _steps
 
@@ -232,17 +233,6 @@ def _cut(flat, tips, juncs, offsets, ndim, memo):
     return removed
 
 
-@njit(cache=True, nogil=True)
-def _nonzero(flat):
-    """``np.flatnonzero(flat)`` in two plain passes (a skeleton is sparse: cheaper than NumPy's)."""
-    out = np.empty(np.count_nonzero(flat), np.int64)
-    n = 0
-    for i in range(flat.shape[0]):
-        if flat[i] != 0:
-            out[n] = i
-            n += 1
-    return out
-
 
 @lru_cache(maxsize=16)
 def _offsets_by_length(spacing: tuple, radius: float):
@@ -360,7 +350,7 @@ def prune_padded(flat, pshape, values, ndim: int, batch: int = 0, spacing=None) 
     steplen = np.sqrt(((steps * sp) ** 2).sum(1))
     distances = _Distances(values, pshape, batch, sp)
     memo = np.zeros(1 << 12, np.int64)
-    skel = _nonzero(flat)
+    skel = nonzero(flat)
     removed = 0
     for _ in range(ROUNDS):
         skel = skel[flat[skel] != 0]

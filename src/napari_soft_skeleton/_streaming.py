@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .io._atomic import check_replaceable, replace_directory
 from .io._errors import InputError
 
 JOB_FILE = ".soft-skeleton-job.json"
@@ -56,9 +57,7 @@ def _key(region) -> str:
 def _chunk_task(source, target, region, halo, params: dict, done_dir: str) -> int:
     """Skeletonize one chunk (its region of ``source`` with ``halo`` voxels around, clipped to the volume),
     write it into ``target`` and mark it done."""
-    import warnings
-
-    from .skeletonize import skeletonize
+    from ._chunked import soft_block
 
     outer = tuple(slice(max(r.start - h, 0), min(r.stop + h, n)) for r, h, n in zip(region, halo, source.shape))
     block = np.asarray(source[outer])
@@ -67,10 +66,8 @@ def _chunk_task(source, target, region, halo, params: dict, done_dir: str) -> in
     elif params["rescale"] is not None:
         lo, hi = params["rescale"]
         block = ((block.astype(np.float32) - lo) / (hi - lo)) if hi > lo else np.zeros(block.shape, np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        out = skeletonize(block, "soft", iterations=params["iterations"], threshold=params["threshold"],
-                          per_slice=params["per_slice"], device=params["device"])
+    out = soft_block(block, iterations=params["iterations"], threshold=params["threshold"],
+                     per_slice=params["per_slice"], device=params["device"])
     inner = tuple(slice(r.start - o.start, r.stop - o.start) for r, o in zip(region, outer))
     target[region] = out[inner]
     fd, tmp = tempfile.mkstemp(dir=done_dir, prefix=".tmp-")
@@ -105,6 +102,7 @@ def skeletonize_store(source: Any, source_path: str, output: str | os.PathLike, 
     from .io._zarr import compute_tasks, create_ome_zarr
 
     out = Path(output)
+    check_replaceable(out)  # (never an unrelated directory: it would be replaced at the end)
     partial = partial_path(out)
     params = {"method": "soft", "iterations": int(iterations), "threshold": threshold, "per_slice": bool(per_slice),
               "as_mask": bool(as_mask), "rescale": None if rescale is None else [float(v) for v in rescale],
@@ -142,11 +140,5 @@ def skeletonize_store(source: Any, source_path: str, output: str | os.PathLike, 
         raise InputError(f"'{out}' is not complete: {missing} chunks were not written; run again to resume")
     shutil.rmtree(done_dir)
     (partial / JOB_FILE).unlink()
-    if out.exists():
-        trash = out.with_name(out.name + ".old")
-        os.replace(out, trash)
-        os.replace(partial, out)
-        shutil.rmtree(trash)
-    else:
-        os.replace(partial, out)
+    replace_directory(partial, out)
     return len(todo)

@@ -15,9 +15,7 @@ from ._errors import InputError, display
 
 
 def _default_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+    return 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
@@ -120,11 +118,7 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = True) -> Iter
     """
     p = Path(path)
     shown = display(path)
-    if p.exists() or p.is_symlink():
-        if not overwrite:
-            raise FileExistsError(errno.EEXIST, f"cannot write '{shown}': file exists", shown)
-        if not p.is_dir() or p.is_symlink() or not _is_zarr_store(p):
-            raise InputError(f"cannot write '{shown}': it exists and is not a Zarr store")
+    check_replaceable(p, overwrite=overwrite)
     directory = p.parent if str(p.parent) else Path(".")
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=directory))
@@ -134,16 +128,37 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = True) -> Iter
         ) from None
     except PermissionError:
         raise InputError(f"cannot write '{shown}': permission denied") from None
-    old: Path | None = None
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
+        replace_directory(tmp, p)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def check_replaceable(p: Path, *, overwrite: bool = True) -> None:
+    """Raise unless the directory output ``p`` is new, or (with ``overwrite``) an existing Zarr store:
+    never an unrelated directory or a file."""
+    shown = display(p)
+    if p.exists() or p.is_symlink():
+        if not overwrite:
+            raise FileExistsError(errno.EEXIST, f"cannot write '{shown}': file exists", shown)
+        if not p.is_dir() or p.is_symlink() or not _is_zarr_store(p):
+            raise InputError(f"cannot write '{shown}': it exists and is not a Zarr store")
+
+
+def replace_directory(new: Path, p: Path) -> None:
+    """Rename the complete directory ``new`` to ``p``.  An existing ``p`` (see :func:`check_replaceable`)
+    is first renamed aside, then removed; if the rename fails, it is put back."""
+    directory = p.parent if str(p.parent) else Path(".")
+    old: Path | None = None
+    try:
         if p.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".old", dir=directory))
             os.replace(p, old / "store")
-        os.rename(tmp, p)
+        os.rename(new, p)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
         if old is not None:
             if (old / "store").exists() and not p.exists():
                 with contextlib.suppress(OSError):
