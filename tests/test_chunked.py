@@ -91,11 +91,7 @@ def test_return_iterations_and_laziness():
 
 
 @pytest.mark.parametrize("kw, message", [
-    ({"method": "topological"}, "spurs='keep'"),
-    ({"method": "topological", "spurs": "keep", "spacing": (3, 1, 1)}, "anisotropic spacing"),
-    ({"method": "topological", "spurs": "keep", "fill_holes": True}, "fill_holes"),
-    ({"method": "lee"}, "cannot be chunked exactly"),
-    ({"iterations": "auto"}, "iterations='auto'"),
+    ({"method": "topological", "per_slice": True}, "per_slice"),
     ({"iterations": -1}, "non-negative"),
     ({"threshold": 2.0}, "threshold"),
 ])
@@ -136,9 +132,10 @@ def test_cli_streams_a_zarr_volume_into_an_ome_zarr_with_its_calibration(tmp_pat
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--method", "topological"], "cannot stream a Zarr volume"),
-    (["--iterations", "auto"], "--iterations auto cannot stream"),
-    (["--iterations", "2", "--fill-holes"], "--fill-holes cannot stream"),
+    (["--method", "lee"], "cannot stream a Zarr volume"),
+    (["--iterations", "2", "--keep-spurs"], "--keep-spurs applies to --method topological"),
+    (["--iterations", "2", "--fill-holes", "--per-slice"], "--fill-holes with --per-slice cannot stream"),
+    (["--method", "topological", "--per-slice"], "--per-slice cannot stream"),
 ])
 def test_cli_refuses_what_does_not_stream_in_one_line(tmp_path, capsys, extra, message):
     from napari_soft_skeleton.cli import main
@@ -297,3 +294,226 @@ def test_cli_streaming_never_replaces_an_unrelated_directory(tmp_path, capsys):
     assert main(["skeletonize", str(tmp_path / "in.zarr"), "-o", str(tmp_path / "out.zarr"), "--iterations", "2"]) != 0
     assert "is not a Zarr store" in capsys.readouterr().err
     assert (tmp_path / "out.zarr" / "notes.txt").read_text() == "mine"
+
+
+# ---- spurs pruned from the sparse skeleton; the topological skeleton streamed -----------------------
+
+
+def bumpy(shape, seed):
+    """Blobs with one-voxel bumps on their surface: the thinning grows spurs into them."""
+    mask = blobs(shape, seed, sigma=2.0)
+    rng = np.random.default_rng(seed + 100)
+    return mask | (ndi.binary_dilation(mask) & (rng.random(shape) < 0.08))
+
+
+def test_pruned_topological_on_dask_equals_in_memory_bit_for_bit():
+    mask = bumpy((30, 120, 130), 0)
+    labels = ndi.label(mask)[0].astype(np.int32) * 7
+    flat = bumpy((150, 170), 1)
+    for data, chunks in ((mask, (30, 31, 37)), (mask, (9, 120, 1)), (labels, (13, 40, 130)), (flat, (31, 33))):
+        expected = skeletonize(data, "topological")
+        assert (expected != skeletonize(data, "topological", spurs="keep")).sum() > 10  # spurs were pruned
+        got = skeletonize(da.from_array(data, chunks=chunks), "topological").compute()
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected, err_msg=f"chunks {chunks}")
+
+
+def test_cli_streams_the_topological_skeleton_equal_to_in_memory(tmp_path, capsys):
+    from napari_soft_skeleton.cli import main
+    from napari_soft_skeleton.io import read_volume, write_volume
+
+    mask = bumpy((40, 150, 140), 2)
+    img = np.where(mask, 0.8, 0.1).astype(np.float32)
+    labels = (ndi.label(mask)[0] * 3).astype(np.uint16)
+    cases = [(mask, [], {}), (mask, ["--keep-spurs"], {"spurs": "keep"}), (img, ["--threshold", "0.5"], {}),
+             (labels, [], {})]
+    for i, (data, extra, kw) in enumerate(cases):
+        src, out = tmp_path / f"in{i}.zarr", tmp_path / f"out{i}.zarr"
+        write_volume(src, data, spacing=(2.0, 2.0, 2.0), unit="um")
+        assert main(["skeletonize", str(src), "-o", str(out), "--method", "topological", "-q", *extra]) == 0
+        got = read_volume(out)
+        expected = skeletonize(data, "topological", threshold=0.5, **kw)
+        np.testing.assert_array_equal(got.array, expected, err_msg=str(extra))
+        assert got.array.dtype == expected.dtype and got.spacing == (2.0, 2.0, 2.0)
+        assert not list(tmp_path.glob("*.partial"))
+    printed = capsys.readouterr().out
+    assert "spur voxels pruned" in printed and "spurs kept" in printed and "sweeps" in printed
+
+
+def test_a_killed_topological_run_resumes_from_its_pass(tmp_path):
+    import napari_soft_skeleton._chunked_thin as chunked_thin
+    from napari_soft_skeleton._streaming import partial_path
+    from napari_soft_skeleton._streaming_thin import thin_to_store
+    from napari_soft_skeleton.io import read_volume, write_volume
+
+    mask = bumpy((24, 200, 190), 3)
+    src = tmp_path / "in.zarr"
+    write_volume(src, mask)
+    source = zarr.open_group(str(src), mode="r")["0"]
+    out = tmp_path / "out.zarr"
+    kw = dict(threshold=0.5, as_mask=True, labels=False, out_dtype=bool, spacing=None, unit=None,
+              memory_limit=150e6)  # (task regions of 64 voxels: several per axis)
+    passes = []
+
+    def killer(done, total):
+        passes.append(done)
+        if len(passes) == 3:
+            raise KeyboardInterrupt  # killed in the middle of the thinning
+
+    with pytest.raises(KeyboardInterrupt):
+        thin_to_store(source, str(src), out, spurs="prune", progress=killer, **kw)
+    assert not out.exists() and partial_path(out).exists()
+    with pytest.raises(InputErrorType, match="spurs was 'prune', now 'keep'"):
+        thin_to_store(source, str(src), out, spurs="keep", **kw)
+    state = chunked_thin.load_state(partial_path(out) / "work")
+    assert state["sweeps"] >= 2
+    swept = []
+    real = chunked_thin._sweep_chunk
+    chunked_thin._sweep_chunk = lambda *args: swept.append(1) or real(*args)
+    try:
+        stats = thin_to_store(source, str(src), out, spurs="prune", **kw)
+    finally:
+        chunked_thin._sweep_chunk = real
+    assert stats["sweeps"] > state["sweeps"] and stats["pruned"] > 0
+    np.testing.assert_array_equal(read_volume(out).array, skeletonize(mask, "topological"))
+    assert not partial_path(out).exists()
+    # the resumed run swept fewer regions than a run from the start
+    swept_all = []
+    chunked_thin._sweep_chunk = lambda *args: swept_all.append(1) or real(*args)
+    try:
+        thin_to_store(source, str(src), tmp_path / "again.zarr", spurs="prune", **kw)
+    finally:
+        chunked_thin._sweep_chunk = real
+    assert len(swept) < len(swept_all)
+
+
+def test_task_regions_follow_the_memory_limit():
+    from napari_soft_skeleton._streaming_thin import task_shape
+    from napari_soft_skeleton.cli._common import memory_type
+
+    assert task_shape((512, 1024, 1024), 1) == (256, 256, 256)
+    assert task_shape((512, 1024, 1024), 4) == (128, 128, 128)
+    assert task_shape((512, 1024, 1024), 1, memory_limit=150e6, threads=2) == (64, 64, 64)
+    assert task_shape((9, 1024, 1024), 1) == (10, 256, 256)
+    assert memory_type("2GB") == 2 * 10**9 and memory_type("1.5GiB") == int(1.5 * 2**30)
+    for bad in ("lots", "2XB", "10MB"):
+        with pytest.raises(Exception, match="invalid size"):
+            memory_type(bad)
+
+
+@pytest.mark.parametrize("spacing", [(3.0, 1.0, 1.0), (1.0, 2.0, 2.0)])
+def test_topological_in_physical_space_on_chunks_equals_in_memory(tmp_path, spacing):
+    # the gate (exact chunked depths, the region grown until no depth exceeds its radius) and the pruning
+    from napari_soft_skeleton.cli import main
+    from napari_soft_skeleton.io import read_volume, write_volume
+
+    mask = bumpy((30, 90, 100), 4)
+    labels = ndi.label(mask)[0].astype(np.uint16)
+    for data in (mask, labels):
+        expected = skeletonize(data, "topological", spacing=spacing)
+        assert (expected != skeletonize(data, "topological")).any()  # the spacing matters here
+        got = skeletonize(da.from_array(data, chunks=(17, 31, 40)), "topological", spacing=spacing).compute()
+        np.testing.assert_array_equal(got, expected)
+    src, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
+    write_volume(src, mask, spacing=spacing, unit="um")
+    assert main(["skeletonize", str(src), "-o", str(out), "--method", "topological", "-q",
+                 "--memory-limit", "150MB"]) == 0  # (task regions of 64 voxels)
+    np.testing.assert_array_equal(read_volume(out).array, skeletonize(mask, "topological", spacing=spacing))
+
+
+def test_topological_with_fill_holes_on_chunks_equals_in_memory(tmp_path):
+    from napari_soft_skeleton.cli import main
+    from napari_soft_skeleton.io import read_volume, write_volume
+
+    mask = bumpy((30, 80, 90), 5)
+    zz, yy, xx = np.ogrid[:30, :80, :90]
+    ball = (zz - 15) ** 2 + (yy - 40) ** 2 + (xx - 45) ** 2
+    mask |= (ball <= 12 ** 2)
+    mask &= ~(ball <= 6 ** 2)  # a hollow ball: a cavity that fill_holes fills
+    expected = skeletonize(mask, "topological", fill_holes=True)
+    assert (expected != skeletonize(mask, "topological")).any()
+    got = skeletonize(da.from_array(mask, chunks=(13, 31, 40)), "topological", fill_holes=True).compute()
+    np.testing.assert_array_equal(got, expected)
+    src, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
+    write_volume(src, mask)
+    assert main(["skeletonize", str(src), "-o", str(out), "--method", "topological", "--fill-holes", "-q",
+                 "--memory-limit", "150MB"]) == 0
+    np.testing.assert_array_equal(read_volume(out).array, expected)
+
+
+def test_lee_on_a_lazy_array_loads_it_up_to_a_size_and_refuses_above(monkeypatch):
+    import napari_soft_skeleton._chunked as chunked
+
+    mask = bumpy((20, 40, 44), 6)
+    got = skeletonize(da.from_array(mask, chunks=(10, 20, 22)), "lee")
+    assert isinstance(got, da.Array)
+    np.testing.assert_array_equal(got.compute(), skeletonize(mask, "lee"))
+    monkeypatch.setattr(chunked, "LOADED_UP_TO", 1000)
+    with pytest.raises(ValueError, match="cannot be chunked exactly .* more than the 1,000") as err:
+        skeletonize(da.from_array(mask, chunks=10), "lee")
+    assert "\n" not in str(err.value)
+
+
+def test_soft_with_fill_holes_on_chunks_equals_in_memory():
+    mask = blobs((24, 40, 44), 7, sigma=2.0)
+    mask[6:18, 10:30, 10:34] = True
+    mask[9:15, 15:25, 15:29] = False  # a cavity
+    labels = ndi.label(mask)[0].astype(np.uint16)
+    for data in (mask, labels):
+        for k in (3, "auto"):
+            expected = skeletonize(data, "soft", iterations=k, fill_holes=True)
+            assert (expected != skeletonize(data, "soft", iterations=k)).any()
+            got = skeletonize(da.from_array(data, chunks=(7, 11, 13)), "soft", iterations=k, fill_holes=True)
+            np.testing.assert_array_equal(got.compute(), expected)
+    with pytest.raises(ValueError, match="needs a mask or label image"):
+        skeletonize(da.from_array(mask.astype(np.float32), chunks=8), "soft", iterations=2, fill_holes=True)
+
+
+def test_cli_streams_pyramids_zarr_v3_fill_holes_and_recomputes_a_damaged_chunk(tmp_path, capsys):
+    import zarr as zarr_
+
+    from napari_soft_skeleton._streaming import partial_path
+    from napari_soft_skeleton.cli import main
+    from napari_soft_skeleton.io import read_volume, write_volume
+
+    mask = blobs((40, 300, 300), 8, sigma=3.0)
+    mask[10:30, 100:200, 100:200] = True
+    mask[15:25, 130:170, 130:170] = False  # a cavity
+    src = tmp_path / "in.zarr"
+    write_volume(src, mask, spacing=(1.0, 1.0, 1.0), unit="um")
+    for method, extra in (("soft", ["--iterations", "3"]), ("topological", [])):
+        out = tmp_path / f"{method}.zarr"
+        assert main(["skeletonize", str(src), "-o", str(out), "--method", method, "--fill-holes", "--zarr-format",
+                     "3", "-q", *extra]) == 0
+        expected = skeletonize(mask, method, fill_holes=True, **({"iterations": 3} if extra else {}))
+        got = read_volume(out)
+        np.testing.assert_array_equal(got.array, expected)
+        root = zarr_.open_group(str(out), mode="r")
+        assert root.metadata.zarr_format == 3
+        datasets = root.attrs["ome"]["multiscales"][0]["datasets"]
+        assert len(datasets) == 2 and root["1"].shape == (20, 150, 150)  # (300 > 256: one coarser level)
+        np.testing.assert_array_equal(root["1"][:], expected.reshape(20, 2, 150, 2, 150, 2).max(axis=(1, 3, 5)))
+    # a resumed run recomputes a chunk marked done that no longer reads back
+    out = tmp_path / "again.zarr"
+
+    def killer(done, total):
+        if done >= 2:
+            raise KeyboardInterrupt
+
+    from napari_soft_skeleton._streaming import skeletonize_store
+
+    source = zarr_.open_group(str(src), mode="r")["0"]
+    kw = dict(iterations=2, threshold=0.5, per_slice=False, device="cpu", as_mask=True, rescale=None,
+              out_dtype=bool, spacing=None, unit=None, levels=0)
+    with pytest.raises(KeyboardInterrupt):
+        skeletonize_store(source, str(src), out, progress=killer, **kw)
+    partial = partial_path(out)
+    marked = sorted(p.name for p in (partial / ".done").iterdir())
+    assert marked
+    start = [int(v) for v in marked[0].split(".")]
+    key = "/".join(str(v // c) for v, c in zip(start, source.chunks))
+    chunk = next(p for p in (partial / "0").rglob("*") if p.is_file() and p.relative_to(partial / "0").as_posix()
+                 .replace(".", "/").endswith(key))
+    chunk.write_bytes(b"damaged")
+    skeletonize_store(source, str(src), out, **kw)
+    np.testing.assert_array_equal(read_volume(out).array, skeletonize(mask, "soft", iterations=2))

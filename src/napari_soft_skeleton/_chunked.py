@@ -19,14 +19,26 @@ value depends on:
   on that side (``boundary="none"``), so they see the edge as the in-memory
   call does.  A label image is skeletonized per label in each block, as in
   memory.  With ``per_slice=True`` only the in-plane axes get a halo.
-  ``iterations="auto"`` is refused for now: the halo must be known before
-  the chunks start.
+  ``iterations="auto"`` first finds, in a pass over the chunks, the count
+  the in-memory call stops at (:mod:`._chunked_auto`), then runs with it.
 
-Other methods are refused with one line (``np.asarray`` loads a volume that
-fits in memory).  ``normalize=True`` takes the volume's minimum and maximum
-in a first pass.  The soft method's per-chunk warnings (an intensity image
-rather than a probability map) are not repeated for every chunk: they are
-left out.
+* **topological**: one exact sweep per pass, with the physical gate, the
+  spur pruning and ``fill_holes`` done chunk by chunk too
+  (:mod:`._chunked_thin`, :mod:`._chunked_gate`, :mod:`._chunked_prune`,
+  :mod:`._chunked_fill`); the passes are kept in memory (persisted) —
+  for bounded memory, the command line's streaming keeps them in Zarr
+  stores (:mod:`._streaming_thin`).
+* **fill_holes** (masks and label images): filled first, exactly
+  (:mod:`._chunked_fill`), with the in-memory warning.
+* **Lee / Zhang**: scikit-image thins the whole volume at once, which no
+  halo can reproduce: an array up to :data:`LOADED_UP_TO` voxels is loaded
+  and thinned in memory (a dask array again), a larger one is refused with
+  one line.
+
+``normalize=True`` takes the volume's minimum and maximum in a first pass.
+The soft method's per-chunk warning (an intensity image rather than a
+probability map) is switched off in the blocks' threads
+(:data:`._front_soft.QUIET`): it would repeat for every chunk.
 """
 
 from __future__ import annotations
@@ -61,12 +73,15 @@ def soft_halo(iterations: int) -> int:
 def soft_block(block: np.ndarray, *, iterations: int, threshold, per_slice: bool, device) -> np.ndarray:
     """The soft skeleton of one block (with its halo), without the library's per-call warnings (module
     docstring): what every chunked path computes per chunk."""
+    from ._front_soft import QUIET
     from .skeletonize import skeletonize
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    QUIET.on = True  # (this thread's blocks: per-block warnings would repeat, or disagree with the volume's)
+    try:
         return skeletonize(block, "soft", iterations=iterations, threshold=threshold, per_slice=per_slice,
                            device=device)
+    finally:
+        QUIET.on = False
 
 
 def _check(arr, method: str, per_slice: bool) -> None:
@@ -77,20 +92,35 @@ def _check(arr, method: str, per_slice: bool) -> None:
     if arr.dtype.kind not in "biuf":
         raise ValueError("expected a boolean mask, an integer label image or a float probability map; "
                          f"got dtype {arr.dtype}")
-    if method not in ("soft", "topological"):
+    if method in ("lee", "zhang") and arr.size > LOADED_UP_TO:
         raise ValueError(
-            f"method {method!r} on a dask or zarr array is not supported (scikit-image's thinning cannot be "
-            "chunked exactly); for a volume that fits in memory, pass np.asarray(data)"
+            f"method {method!r} cannot be chunked exactly (scikit-image thins the whole volume at once), and this "
+            f"array's {arr.size:,} voxels are more than the {LOADED_UP_TO:,} (512³) loaded into memory for it; "
+            "use method='topological' (exact chunk by chunk), or skeletonize cropped regions"
         )
+
+
+#: Lee and Zhang on a dask or zarr array: the volume is loaded and thinned in memory up to this many voxels
+#: (512³; ~1 GB as a mask), refused above.
+LOADED_UP_TO = 512 ** 3
 
 
 def skeletonize_lazy(data: Any, method: str, *, iterations, threshold, per_slice: bool, device, normalize: bool,
                      return_iterations: bool, spurs: str = "prune", spacing=None, fill_holes: bool = False,
-                     progress=None):
+                     progress=None, auto_threshold=None):
     """:func:`~napari_soft_skeleton.skeletonize` of a dask or zarr array, as a dask array (module docstring)."""
     arr = as_dask(data)
     _check(arr, method, per_slice)
     per_slice = bool(per_slice) and arr.ndim == 3
+    if method in ("lee", "zhang"):  # (small enough: in memory, as a dask array again)
+        import dask.array as da
+
+        from .skeletonize import skeletonize
+
+        out = skeletonize(np.asarray(arr), method, threshold=threshold, per_slice=per_slice, spacing=spacing,
+                          fill_holes=fill_holes, normalize=normalize)
+        out = da.from_array(out, chunks=arr.chunks)
+        return (out, None) if return_iterations else out
     if method == "topological":
         from ._chunked_thin import topological_by_chunks
 
@@ -98,10 +128,6 @@ def skeletonize_lazy(data: Any, method: str, *, iterations, threshold, per_slice
                                     fill_holes=fill_holes, progress=progress)
         return (out, None) if return_iterations else out
     kind = arr.dtype.kind
-    if iterations == "auto":
-        raise ValueError("iterations='auto' on a dask or zarr array is not supported yet; give a number of "
-                         "iterations (the chunks must know their halo before they start)")
-    k = int(iterations)
     if kind == "f":
         arr = arr.astype(np.float64 if arr.dtype == np.float64 else np.float32)
         if normalize:
@@ -109,6 +135,24 @@ def skeletonize_lazy(data: Any, method: str, *, iterations, threshold, per_slice
 
             lo, hi = (float(v) for v in dask.compute(arr.min(), arr.max()))
             arr = (arr - lo) / (hi - lo) if hi > lo else arr * 0
+    if fill_holes:  # masks and labels: exact, chunk by chunk (_chunked_fill.py), warning as in memory
+        if kind == "f" or per_slice:
+            raise ValueError("fill_holes=True for the soft skeleton of a dask or zarr array needs a mask or label "
+                             "image (not a float map) and no per_slice; fill the holes first, or pass "
+                             "np.asarray(data)")
+        from ._chunked_fill import fill_dask
+        from ._fill import warn_absorbed
+
+        arr, absorbed = fill_dask(arr.persist())
+        warn_absorbed(absorbed, stacklevel=3)
+    if iterations == "auto":  # a first pass over the chunks finds the in-memory count (_chunked_auto.py)
+        from ._chunked_auto import auto_iterations
+
+        k, warning = auto_iterations(arr, threshold=threshold, per_slice=per_slice, auto_threshold=auto_threshold)
+        if warning:
+            warnings.warn(warning, UserWarning, stacklevel=3)
+    else:
+        k = int(iterations)
     if kind == "f" and threshold is None:
         dtype = arr.dtype
     elif kind in "iu":

@@ -41,10 +41,16 @@ distance transform), ``fill_holes`` and ``per_slice``.
 
 from __future__ import annotations
 
+import itertools
+import json
+from pathlib import Path
+
 import numpy as np
 
 #: Voxels of halo that make one sweep of a chunk exact (module docstring).
 HALO = 54
+#: Where :func:`thin_store` keeps its state (resumable).
+STATE_FILE = "thin-state.json"
 
 
 def _even_chunks(chunks: tuple[int, ...]) -> tuple[int, ...]:
@@ -63,28 +69,66 @@ def _even_chunks(chunks: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _one_sweep(block: np.ndarray, labels: bool) -> np.ndarray:
-    from .topological import _thin_numpy
+def _one_sweep(block: np.ndarray, labels: bool, gate: np.ndarray | None = None, sweep_no: int = 1):
+    """Sweep ``sweep_no`` of the thinning of ``block`` (with the physical gate ``gate`` of its voxels, or
+    none on the grid): ``(thinned block, voxels the gate held back)``."""
+    from ._peel_numba import peel
+    from .topological import _padded
 
     if not block.any():
-        return block
-    return _thin_numpy(block, labels=labels, max_sweeps=1, spurs="keep")
+        return block, 0
+    padded, strides, offsets, face_offsets = _padded(block, labels)
+    inner = (slice(1, -1),) * block.ndim
+    flat_gate = None
+    if gate is not None:
+        padded_gate = np.zeros(padded.shape, np.uint16)
+        padded_gate[inner] = gate
+        flat_gate = padded_gate.reshape(-1)
+    held = peel(padded.reshape(-1), offsets, face_offsets, strides, np.array(padded.shape, np.int64), block.ndim,
+                1, None, flat_gate, sweep_no)
+    out = padded[inner]
+    return (out != 0 if block.dtype == bool else out.astype(block.dtype, copy=True)), held
+
+
+def _sweep_block(block, gate=None, *, labels: bool, sweep_no: int):
+    return _one_sweep(block, labels, gate, sweep_no)[0]
+
+
+def _dask_gate(arr, spacing):
+    """The physical gate of the persisted dask array ``arr`` (:mod:`._chunked_gate`), block by block."""
+    import dask
+    import dask.array as da
+
+    from ._chunked_gate import region_gate
+
+    def read(region):
+        return np.asarray(arr[region].compute(scheduler="sync"))
+
+    def one(region):
+        return region_gate(read, region, arr.shape, spacing)
+
+    starts = [np.r_[0, np.cumsum(c)] for c in arr.chunks]
+    index = np.ndindex(*arr.numblocks)
+    blocks = {}
+    for i in index:
+        region = tuple(slice(int(st[k]), int(st[k + 1])) for st, k in zip(starts, i))
+        blocks[i] = da.from_delayed(dask.delayed(one)(region), tuple(r.stop - r.start for r in region), np.uint16)
+    nested = np.empty(arr.numblocks, object)
+    for i, b in blocks.items():
+        nested[i] = b
+    return da.block(nested.tolist()).persist()
 
 
 def topological_by_chunks(arr, *, threshold, per_slice: bool, spurs: str, spacing, fill_holes: bool, progress=None):
     """The topological skeleton of the dask array ``arr`` (a mask, a label image or a float map with
     ``threshold``), thinned one exact sweep per pass (module docstring); a persisted dask array."""
+    import dask.array as da
+
     from ._depth import is_anisotropic
 
-    if spurs != "keep":
-        raise ValueError("the topological skeleton of a dask or zarr array needs spurs='keep' for now "
-                         "(pruning spurs is not chunked yet)")
-    if spacing is not None and is_anisotropic(tuple(spacing)):
-        raise ValueError("the topological skeleton of a dask or zarr array is computed on the voxel grid for now; "
-                         "an anisotropic spacing is not chunked yet (leave spacing out)")
-    if fill_holes or per_slice:
-        raise ValueError(f"{'fill_holes' if fill_holes else 'per_slice'} is not chunked yet for the topological "
-                         "skeleton of a dask or zarr array")
+    if per_slice:
+        raise ValueError("per_slice is not chunked yet for the topological skeleton of a dask or zarr array "
+                         "(thin the slices one by one, or pass np.asarray(data))")
     kind = arr.dtype.kind
     if kind == "f":
         if threshold is None:
@@ -96,19 +140,60 @@ def topological_by_chunks(arr, *, threshold, per_slice: bool, spurs: str, spacin
         if dask.compute(arr.min())[0] < 0:
             raise ValueError("label images must be non-negative integers (0 is background)")
     labels = arr.dtype != bool
-    arr = arr.rechunk(tuple(_even_chunks(c) for c in arr.chunks))
+    if fill_holes:  # (exact, chunk by chunk: _chunked_fill.py; the same warning as in memory)
+        from ._chunked_fill import fill_dask
+        from ._fill import warn_absorbed
+
+        arr, absorbed = fill_dask(arr.persist())
+        warn_absorbed(absorbed, stacklevel=4)
+    arr = arr.rechunk(tuple(_even_chunks(c) for c in arr.chunks)).persist()
     depth = {axis: min(HALO, n - n % 2) for axis, n in enumerate(arr.shape)}
-    current = arr.persist()
+    gate = _dask_gate(arr, spacing) if spacing is not None and is_anisotropic(tuple(spacing)) else None
+    current = arr
     sweeps = 0
     while True:
-        following = current.map_overlap(_one_sweep, labels=labels, depth=depth, boundary="none",
-                                         dtype=arr.dtype).persist()
         sweeps += 1
-        if not bool((following != current).any().compute()):
-            return following
+        inputs = (current,) if gate is None else (current, gate)
+        following = da.map_overlap(_sweep_block, *inputs, labels=labels, sweep_no=sweeps, depth=depth,
+                                   boundary="none", dtype=arr.dtype).persist()
+        changed = bool((following != current).any().compute())
+        # a sweep that changes nothing and finds no voxel held back by the gate is where the in-memory
+        # thinning stops; one that changes nothing while deep voxels remain may be followed by sweeps
+        # whose gate releases them (sweeps that release none change nothing either)
+        waiting = gate is not None and int(da.where(following != 0, gate, 0).max().compute()) > sweeps
+        if not changed and not waiting:
+            return following if spurs == "keep" else _prune_dask(following, arr, spacing)
         current = following
         if progress is not None:
             progress(sweeps, sweeps + 1)
+
+
+def _prune_dask(skeleton, values, spacing=None):
+    """The spurs of the persisted dask skeleton ``skeleton`` of ``values`` pruned (:mod:`._chunked_prune`):
+    its coordinates gathered, pruned, and the deleted voxels cleared chunk by chunk."""
+    from ._chunked_prune import deleted_in, gather, prune_gathered
+
+    shape, chunks = skeleton.shape, tuple(c[0] for c in skeleton.chunks)
+
+    def read_skeleton(region):
+        return skeleton[region].compute()
+
+    def read_values(region):
+        return values[region].compute()
+
+    skel, vals = gather(read_skeleton, shape, chunks)
+    deleted = prune_gathered(skel, vals, read_values, shape, chunks, spacing)
+
+    def clear(block, block_info=None):
+        region = tuple(slice(a, b) for a, b in block_info[0]["array-location"])
+        where = deleted_in(region, deleted, shape)
+        if len(where[0]) == 0:
+            return block
+        block = block.copy()
+        block[where] = 0
+        return block
+
+    return skeleton.map_blocks(clear, dtype=skeleton.dtype).persist()
 
 
 # ---- the same thinning over Zarr stores, only where something changed --------------------------------
@@ -122,69 +207,122 @@ def _region(index, chunks, shape, grow: int = 0):
     return tuple(slice(max(i * c - grow, 0), min((i + 1) * c + grow, n)) for i, c, n in zip(index, chunks, shape))
 
 
-def _sweep_chunk(current, following, index, labels: bool) -> bool:
-    """One sweep of chunk ``index`` of the Zarr array ``current`` (with its halo) into ``following``;
-    whether the chunk changed (only then is it written)."""
-    chunks, shape = current.chunks, current.shape
+def _sweep_chunk(current, following, index, labels: bool, task=None, gate=None, sweep_no: int = 1):
+    """Sweep ``sweep_no`` of the task region ``index`` (of size ``task``, default the chunks) of the Zarr
+    array ``current`` (with its halo, and the physical gate's Zarr array ``gate`` when there is one) into
+    ``following``: ``(changed, held)``, whether the region changed (only then is it written) and whether
+    the gate held a voxel back."""
+    chunks, shape = task or current.chunks, current.shape
     outer = _region(index, chunks, shape, HALO)
     core = _region(index, chunks, shape)
     block = np.asarray(current[outer])
-    thinned = _one_sweep(block, labels)
+    thinned, held = _one_sweep(block, labels, None if gate is None else np.asarray(gate[outer]), sweep_no)
     inner = tuple(slice(c.start - o.start, c.stop - o.start) for c, o in zip(core, outer))
     if np.array_equal(thinned[inner], block[inner]):
-        return False
+        return False, held > 0
     following[core] = thinned[inner]
-    return True
+    return True, held > 0
 
 
-def _copy_chunk(source, target, index) -> None:
-    region = _region(index, source.chunks, source.shape)
+def _copy_chunk(source, target, index, task=None) -> None:
+    region = _region(index, task or source.chunks, source.shape)
     target[region] = source[region]
 
 
-def thin_store(source, work_dir, *, labels: bool, progress=None) -> object:
-    """The topological thinning (``spurs="keep"``, grid) of the Zarr array ``source`` (a mask or label image),
-    one exact sweep per pass, in two Zarr arrays under ``work_dir`` (bounded memory: a chunk and its halo per
-    task); returns the Zarr array holding the skeleton.
+def _save_state(work_dir, state: dict) -> None:
+    from .io._atomic import atomic_write
 
-    Only the chunks whose halo saw a change in the last pass are swept again: a sweep is a function of the
-    volume as it stands, so a chunk whose surroundings did not change cannot change either.  The thinning
-    stops when a pass changes nothing — where the in-memory thinning stops."""
-    import itertools
+    atomic_write(Path(work_dir) / STATE_FILE, json.dumps(state).encode())
 
+
+def load_state(work_dir) -> dict | None:
+    """The thinning's state saved in ``work_dir`` by :func:`thin_store`, or None (none, or unreadable)."""
+    try:
+        return json.loads((Path(work_dir) / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def thin_store(source, work_dir, *, labels: bool, progress=None, read=None, task=None, store_chunks=None,
+               spacing=None):
+    """The topological thinning (``spurs="keep"``) of the Zarr array ``source`` (a mask or label image), one
+    exact sweep per pass, in two Zarr arrays under ``work_dir`` (bounded memory: a task region and its halo
+    per task); returns the Zarr array holding the skeleton.
+
+    Only the task regions whose halo saw a change in the last pass, or whose voxels the gate held back,
+    are swept again: a sweep is a function of the volume as it stands (and of the gate), so a region whose
+    surroundings did not change, and that held nothing back, cannot change either.  The thinning stops when
+    a pass changes nothing and holds nothing back — where the in-memory thinning stops.
+
+    ``read(region)``: what to thin (default ``source[region]``, nonzero as the mask unless ``labels``);
+    ``task``: the task regions' size (even; default ``source``'s chunks made even), ``store_chunks``: the
+    work arrays' chunks (default ``task``; a divisor of it, so that a task reads little beyond its halo);
+    ``spacing``: an anisotropic one thins in physical space, with the gate of :mod:`._chunked_gate`
+    (a third Zarr array, computed when the volume is copied in).
+
+    **Resumable**: the state (the pass, its phase and its regions) is saved in ``work_dir`` after each
+    phase, every phase is idempotent (a sweep reads ``current`` and writes ``following``; the copy writes
+    back the regions that changed), so a run killed at any point continues from its last saved phase when
+    called again with the same ``work_dir``."""
     import dask
     import zarr
 
+    from ._depth import is_anisotropic
+
     shape = tuple(source.shape)
-    chunks = tuple(_even(c, n) for c, n in zip(source.chunks, shape))
+    task = tuple(task) if task is not None else tuple(_even(c, n) for c, n in zip(source.chunks, shape))
+    store_chunks = tuple(store_chunks) if store_chunks is not None else task
     dtype = np.uint8 if not labels else source.dtype
-    arrays = [zarr.open_array(str(work_dir) + f"/{name}", mode="w", shape=shape, chunks=chunks, dtype=dtype)
-              for name in ("current", "following")]
-    current, following = arrays
-    grid = [range(-(-n // c)) for n, c in zip(shape, chunks)]
+    gated = spacing is not None and is_anisotropic(tuple(spacing))
+    work = Path(work_dir)
+    state = load_state(work)
+    if state is not None and state.get("task") != list(task):
+        state = None
+    mode = "r+" if state is not None else "w"
+    names = ("current", "following", "gate") if gated else ("current", "following")
+    arrays = [zarr.open_array(str(work / name), mode=mode, shape=shape, chunks=store_chunks,
+                              dtype=np.uint16 if name == "gate" else dtype) for name in names]
+    current, following = arrays[:2]
+    gate = arrays[2] if gated else None
+    grid = [range(-(-n // c)) for n, c in zip(shape, task)]
     every = list(itertools.product(*grid))
+    read = read or source.__getitem__
 
     def fill(index):
-        region = _region(index, chunks, shape)
-        block = np.asarray(source[region])
-        current[region] = (block != 0).astype(np.uint8) if not labels else block
+        from ._chunked_gate import region_gate
 
-    dask.compute(*[dask.delayed(fill)(i) for i in every])
-    reach = tuple(-(-HALO // c) for c in chunks)  # chunks a change can reach within one sweep's halo
-    dirty = set(every)
-    sweeps = 0
-    while dirty:
-        sweeps += 1
-        todo = sorted(dirty)
-        flags = dask.compute(*[dask.delayed(_sweep_chunk)(current, following, i, labels) for i in todo])
-        changed = [i for i, f in zip(todo, flags) if f]
-        dask.compute(*[dask.delayed(_copy_chunk)(following, current, i) for i in changed])
-        dirty = set()
-        for i in changed:
+        region = _region(index, task, shape)
+        block = np.asarray(read(region))
+        current[region] = (block != 0).astype(np.uint8) if not labels else block
+        if gated:
+            gate[region] = region_gate(read, region, shape, spacing)
+
+    if state is None:
+        dask.compute(*[dask.delayed(fill)(i) for i in every])
+        state = {"task": list(task), "sweeps": 0, "phase": "sweep", "regions": [list(i) for i in every],
+                 "held": []}
+        _save_state(work, state)
+    reach = tuple(-(-HALO // c) for c in task)  # regions a change can reach within one sweep's halo
+    while state["phase"] != "done":
+        regions = [tuple(i) for i in state["regions"]]
+        if state["phase"] == "sweep":
+            sweep_no = state["sweeps"] + 1
+            flags = dask.compute(*[dask.delayed(_sweep_chunk)(current, following, i, labels, task, gate, sweep_no)
+                                   for i in regions])
+            state = {**state, "sweeps": sweep_no, "phase": "copy",
+                     "regions": [list(i) for i, (changed, _) in zip(regions, flags) if changed],
+                     "held": [list(i) for i, (_, held) in zip(regions, flags) if held]}
+            _save_state(work, state)
+            continue
+        dask.compute(*[dask.delayed(_copy_chunk)(following, current, i, task) for i in regions])
+        dirty = {tuple(i) for i in state["held"]}
+        for i in regions:
             for step in itertools.product(*(range(-r, r + 1) for r in reach)):
                 j = tuple(a + b for a, b in zip(i, step))
                 if all(0 <= a < len(g) for a, g in zip(j, grid)):
                     dirty.add(j)
+        state = {**state, "phase": "sweep" if dirty else "done", "regions": [list(i) for i in sorted(dirty)]}
+        _save_state(work, state)
         if progress is not None and dirty:
-            progress(sweeps, sweeps + 1)
+            progress(state["sweeps"], state["sweeps"] + 1)
     return current

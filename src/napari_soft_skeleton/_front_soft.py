@@ -8,6 +8,7 @@ intensities rather than a probability map.
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -129,8 +130,15 @@ _MID_FRACTION = 0.25
 _SAMPLE = 1 << 20
 
 
+#: ``QUIET.on`` in a thread: no :func:`_warn_if_intensity` there (the chunked paths skeletonize many blocks of
+#: one image; ``warnings.catch_warnings`` is not thread-safe, so they switch it off this way).
+QUIET = threading.local()
+
+
 def _warn_if_intensity(original: np.ndarray, image: np.ndarray, normalize: bool) -> None:
     """Warn when the soft skeleton is asked of what looks like a raw intensity image."""
+    if getattr(QUIET, "on", False):
+        return
     flat = image.reshape(-1)
     sample = flat[:: max(1, flat.size // _SAMPLE)]  # (a heuristic: a regular sample is plenty)
     mid = float(np.count_nonzero((sample > 0.1) & (sample < 0.9))) / sample.size

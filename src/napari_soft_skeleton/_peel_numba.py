@@ -277,7 +277,7 @@ def sweep(flat, front, n_front, state, offsets, face_offsets, ndim, memo, gate=N
 
 
 def peel(flat, offsets, face_offsets, strides, dims, ndim: int, max_sweeps=None, progress=None,
-         gate=None) -> None:
+         gate=None, first_sweep: int = 1) -> int:
     """Thin the padded flat array ``flat`` (0 background, any other value a label) in place.
 
     As :func:`napari_soft_skeleton.topological._peel` (same arguments, less
@@ -285,17 +285,20 @@ def peel(flat, offsets, face_offsets, strides, dims, ndim: int, max_sweeps=None,
     nothing changes; ``progress(sweeps_done, sweeps_done + 1)`` after every
     sweep but the last, where an exception stops the thinning.  ``gate``: the
     physical-distance gate of :func:`._depth.physical_gate` (sweep ``t`` may
-    delete only voxels whose gate is at most ``t``).
+    delete only voxels whose gate is at most ``t``).  ``first_sweep``: the number of the first sweep (the
+    gate's ``t``; a volume thinned a sweep at a time, chunk by chunk: :mod:`._chunked_thin`).  Returns the
+    voxels the gate held back in the last sweep.
     """
     state = np.zeros(flat.shape, np.uint8)
     front, n_front = border(flat, face_offsets, state, strides, dims)
     memo = np.zeros(1 << 12, np.int64)
-    sweeps = 0
+    sweeps, held = 0, 0
     while max_sweeps is None or sweeps < max_sweeps:
         sweeps += 1
         removed, front, n_front, held = sweep(flat, front, n_front, state, offsets, face_offsets, ndim, memo,
-                                              gate, sweeps)
+                                              gate, sweeps + first_sweep - 1)
         if removed == 0 and held == 0:
             break
         if progress is not None:
             progress(sweeps, sweeps + 1)
+    return held

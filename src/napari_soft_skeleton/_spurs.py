@@ -60,8 +60,8 @@ import numpy as np
 from numba import njit
 
 from ._depth_sparse import nonzero
-from ._peel_numba import _code, _simple
 from ._simple_points import _steps
+from ._spurs_graph import branches, cut, neighbour_lists
 
 #: A terminal branch is a spur when its protrusion ``L - (R_j - R_t)`` is below this times ``R_j``.
 SPUR_RATIO = 1.0
@@ -72,90 +72,6 @@ RADIUS_CAP = 64
 #: What :func:`_depth` found: another value (background, another label), the image's outside,
 #: nothing within the bound, nothing within the table.
 OTHER, OUTSIDE, BEYOND, UNKNOWN = 0, 1, 2, 3
-
-
-@njit(cache=True, nogil=True)
-def _degree(flat, v, offsets):
-    """Number of the neighbours of voxel ``v`` that carry its value."""
-    c = flat[v]
-    n = 0
-    for i in range(offsets.shape[0]):
-        if flat[v + offsets[i]] == c:
-            n += 1
-    return n
-
-
-@njit(cache=True, nogil=True)
-def _junction(flat, skel, offsets, s, degree, cluster, mark, branches, stack):
-    """The id of the junction (a connected cluster of voxels with three neighbours or more, ``degree``)
-    of voxel ``skel[s]``: the position in ``skel`` (sorted) of its first voxel met, written into
-    ``cluster`` for all of them, once; ``branches[id]``: the voxels of its value next to it, not in it."""
-    if cluster[s] >= 0:
-        return cluster[s]
-    c, count, top = flat[skel[s]], 0, 1
-    cluster[s], stack[0] = s, s
-    while top:
-        top -= 1
-        v = skel[stack[top]]
-        for i in range(offsets.shape[0]):
-            u = v + offsets[i]
-            if flat[u] != c:
-                continue
-            q = np.searchsorted(skel, u)
-            if degree[q] >= 3:
-                if cluster[q] < 0:
-                    cluster[q] = s
-                    stack[top] = q
-                    top += 1
-            elif mark[q] != s + 1:
-                mark[q] = s + 1
-                count += 1
-    branches[s] = count
-    return s
-
-
-@njit(cache=True, nogil=True)
-def _branches(flat, skel, offsets, steplen, tips, juncs, lengths, clusters, degrees):
-    """The terminal branches of the padded flat skeleton ``flat`` (its voxels ``skel``, sorted).
-
-    From each tip (one neighbour of its value), walk along two-neighbour voxels
-    to the first voxel with three or more: it, the length (the sum of
-    ``steplen``), its junction's id and branches (:func:`_junction`) go into
-    ``juncs``, ``lengths``, ``clusters``, ``degrees``; a walk that ends at a
-    tip (a line, a whole object) is left out.  Returns how many were found.
-    """
-    n = skel.shape[0]
-    degree = np.empty(n, np.int64)
-    for s in range(n):
-        degree[s] = _degree(flat, skel[s], offsets)
-    cluster, mark = np.full(n, -1, np.int64), np.zeros(n, np.int64)
-    branches, stack = np.zeros(n, np.int64), np.empty(n, np.int64)
-    m = 0
-    for s in range(n):
-        if degree[s] != 1:
-            continue
-        v = skel[s]
-        c, prev, cur, length, d = flat[v], v, v, 0.0, 0
-        for _ in range(n):  # (each voxel once at most)
-            d, nxt, step = 0, -1, 0.0
-            for i in range(offsets.shape[0]):
-                u = cur + offsets[i]
-                if flat[u] == c:
-                    d += 1
-                    if u != prev:
-                        nxt, step = u, steplen[i]
-            if d != 2 and cur != v:
-                break
-            length += step
-            prev, cur = cur, nxt
-        if d < 3:
-            continue
-        tips[m], juncs[m], lengths[m] = v, cur, length
-        clusters[m] = _junction(flat, skel, offsets, np.searchsorted(skel, cur), degree, cluster, mark, branches,
-                                stack)
-        degrees[m] = branches[clusters[m]]
-        m += 1
-    return m
 
 
 @njit(cache=True, nogil=True)
@@ -195,45 +111,6 @@ def _depth(values, vshape, points, pshape, batch, tpos, tflat, tlen, bounds, dis
                 break
 
 
-@njit(cache=True, nogil=True)
-def _cut(flat, tips, juncs, offsets, ndim, memo):
-    """Delete each branch from its tip up to (not including) its junction voxel, while each voxel has
-    one neighbour of its value and is simple; then, from each junction voxel, the voxels left simple
-    with two neighbours or more (the thinning left none such).  Returns the number deleted."""
-    removed, stack = 0, np.empty(4096, np.int64)
-    for b in range(tips.shape[0]):
-        v, j, c = tips[b], juncs[b], flat[tips[b]]
-        while v != j:
-            d, nxt = 0, -1
-            for i in range(offsets.shape[0]):
-                u = v + offsets[i]
-                if flat[u] == c:
-                    d += 1
-                    nxt = u
-            if d != 1 or not _simple(_code(flat, v, c, offsets), ndim, memo):
-                break
-            flat[v] = 0
-            removed += 1
-            v = nxt
-    # tidy the junctions: what the cut branches leave simple there (two neighbours or more) goes
-    for b in range(juncs.shape[0]):
-        stack[0], top = juncs[b], 1
-        while top:
-            top -= 1
-            v = stack[top]
-            c = flat[v]
-            if c == 0 or _degree(flat, v, offsets) < 2 or not _simple(_code(flat, v, c, offsets), ndim, memo):
-                continue
-            flat[v] = 0
-            removed += 1
-            for i in range(offsets.shape[0]):
-                if flat[v + offsets[i]] == c and top < stack.shape[0]:
-                    stack[top] = v + offsets[i]
-                    top += 1
-    return removed
-
-
-
 @lru_cache(maxsize=16)
 def _offsets_by_length(spacing: tuple, radius: float):
     """The integer offsets of physical length in ``(0, radius]``, by increasing length: (offsets, lengths)."""
@@ -260,13 +137,23 @@ class _Distances:
         vals = np.ascontiguousarray(values)
         self.vshape = np.array(vals.shape, np.int64)
         self.values = vals.reshape(-1).view(np.dtype(f"u{vals.dtype.itemsize}"))
-        self.pshape, self.batch = pshape, batch
+        self._setup(pshape, batch, spacing)
+
+    def _setup(self, pshape, batch: int, spacing) -> None:
+        self.pshape, self.batch = np.asarray(pshape, np.int64), batch
         self.spacing = tuple(float(s) for s in spacing)
         # (no distance exceeds half the image's extent: the outside counts as background)
         top = min(RADIUS_CAP * min(spacing), min((n + 1) // 2 * s for n, s in zip(self.vshape[batch:], spacing)))
         self.radii = [r for r in (8 * min(spacing), 24 * min(spacing)) if r < top] + [float(top)]
-        self.strides = _c_strides(self.vshape)[batch:]
         self.known, self.dist, self.kind = np.empty(0, np.int64), np.empty(0), np.empty(0, np.uint8)
+
+    def _search(self, points, reach, tpos, tlen):
+        """:func:`_depth` of ``points`` (flat padded indices) searched up to ``reach`` with the table
+        ``tpos``, ``tlen``: ``(dist, kind)``."""
+        dl, kl = np.empty(len(points)), np.empty(len(points), np.uint8)
+        strides = _c_strides(self.vshape)[self.batch:]
+        _depth(self.values, self.vshape, points, self.pshape, self.batch, tpos, tpos @ strides, tlen, reach, dl, kl)
+        return dl, kl
 
     def __call__(self, points, bounds):
         """``(dist, kind)`` of each of ``points`` searched up to its bound (see :func:`_depth`)."""
@@ -284,10 +171,7 @@ class _Distances:
                 if len(left) == 0:
                     break
                 tpos, tlen = _offsets_by_length(self.spacing, radius)
-                dl, kl = np.empty(len(left)), np.empty(len(left), np.uint8)
-                _depth(self.values, self.vshape, todo[left], self.pshape, self.batch, tpos, tpos @ self.strides,
-                       tlen, reach[left], dl, kl)
-                d[left], k[left] = dl, kl
+                d[left], k[left] = self._search(todo[left], reach[left], tpos, tlen)
             dist[~cached], kind[~cached] = d[inverse], k[inverse]
             exact = (k == OTHER) | (k == OUTSIDE)
             known = np.concatenate([self.known, todo[exact]])
@@ -301,14 +185,14 @@ class _Distances:
         return dist, kind
 
 
-def _near_the_border(points, radius, values, pshape, batch: int, spacing) -> np.ndarray:
+def _near_the_border(points, radius, lookup, vshape, pshape, batch: int, spacing) -> np.ndarray:
     """Do the tips ``points`` (flat indices into the padded shape ``pshape``) lie within their ball's
     ``radius`` plus one voxel of the image's border, with their object reaching the border there (the
-    voxel of the border straight across, on the nearest side, carries the tip's value)?"""
+    voxel of the border straight across, on the nearest side, carries the tip's value)?  ``lookup``:
+    the values (what was thinned, shape ``vshape``) at a tuple of coordinate arrays."""
     coords = [c.copy() for c in np.unravel_index(points, tuple(pshape))]
     for a in range(batch, len(coords)):
         coords[a] -= 1  # unpadded
-    vshape = values.shape
     dist = np.full(len(points), np.inf)
     across = [c.copy() for c in coords]
     for a, s in zip(range(batch, len(coords)), spacing):
@@ -318,8 +202,60 @@ def _near_the_border(points, radius, values, pshape, batch: int, spacing) -> np.
             dist = np.where(closer, d * s, dist)
             for b in range(batch, len(coords)):
                 across[b] = np.where(closer, side if b == a else coords[b], across[b])
-    same = values[tuple(across)] == values[tuple(coords)]
+    if len(points) == 0:
+        return np.zeros(0, bool)
+    same = lookup(tuple(across)) == lookup(tuple(coords))
     return same & (dist <= radius + max(spacing) * (1 + 1e-9))
+
+
+def prune_sparse(skel, vals, pshape, ndim: int, batch: int, spacing, distances, lookup, vshape, flat=None) -> int:
+    """Prune the spurs of the skeleton whose voxels are ``skel`` (sorted flat indices into the padded
+    shape ``pshape``, as in :func:`prune_padded`) with values ``vals`` (mask 1, or label ids): the
+    deleted voxels' ``vals`` are set to 0 in place; returns how many.
+
+    ``distances``: a :class:`_Distances` (or one over a store) of what was thinned; ``lookup`` its
+    values at a tuple of coordinate arrays, ``vshape`` its shape; ``flat``: the padded skeleton when
+    it is in memory (speeds up finding the neighbours)."""
+    pshape = np.asarray(pshape, np.int64)
+    sp = np.ones(ndim) if spacing is None else np.asarray(spacing, float)
+    steps = np.array(_steps(ndim), np.int64)
+    offsets = steps @ _c_strides(pshape)[batch:]
+    steplen = np.sqrt(((steps * sp) ** 2).sum(1))
+    indptr, nbr, nbdir = neighbour_lists(skel, vals, offsets, flat)
+    memo = np.zeros(1 << 12, np.int64)
+    n = len(skel)
+    removed = 0
+    for _ in range(ROUNDS):
+        tips, juncs, lengths = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n)
+        clusters, degrees = np.empty(n, np.int64), np.empty(n, np.int64)
+        m = branches(vals, indptr, nbr, nbdir, steplen, tips, juncs, lengths, clusters, degrees)
+        if m == 0:
+            break
+        tips, juncs, lengths, clusters, degrees = tips[:m], juncs[:m], lengths[:m], clusters[:m], degrees[:m]
+        r_tip, k_tip = distances(skel[tips], np.full(m, np.inf))
+        # p < SPUR_RATIO R_j  <=>  R_j > (L + R_t) / (1 + SPUR_RATIO): search the junction's
+        # surroundings only that far (a little further, so that ties are found and kept)
+        judged = k_tip == OTHER
+        if judged.any():
+            judged[judged] = ~_near_the_border(skel[tips[judged]], r_tip[judged], lookup, vshape, pshape, batch, sp)
+        bound = np.where(judged, (lengths + np.where(judged, r_tip, 0)) / (1 + SPUR_RATIO), -1.0)
+        bound += 1e-9 * (1 + np.abs(bound))
+        _, k_j = distances(skel[juncs], bound)
+        spur = np.flatnonzero(judged & (k_j == BEYOND))
+        if len(spur) == 0:
+            break
+        # each junction keeps two branches at least: its spurs by increasing L + R_t, as many
+        # as it has branches beyond two
+        spur = spur[np.lexsort((lengths[spur] + r_tip[spur], clusters[spur]))]
+        j = clusters[spur]
+        first = np.flatnonzero(np.r_[True, j[1:] != j[:-1]])
+        rank = np.arange(len(spur)) - np.repeat(first, np.diff(np.r_[first, len(spur)]))
+        spur = spur[rank < degrees[spur] - 2]
+        gone = cut(vals, indptr, nbr, nbdir, tips[spur], juncs[spur], ndim, memo)
+        removed += gone
+        if gone == 0:
+            break
+    return removed
 
 
 def prune_padded(flat, pshape, values, ndim: int, batch: int = 0, spacing=None) -> int:
@@ -343,45 +279,12 @@ def prune_padded(flat, pshape, values, ndim: int, batch: int = 0, spacing=None) 
     spacing : sequence of float, optional
         The spatial axes' voxel size: lengths and distances in these units.
     """
-    pshape = np.asarray(pshape, np.int64)
     sp = np.ones(ndim) if spacing is None else np.asarray(spacing, float)
-    steps = np.array(_steps(ndim), np.int64)
-    offsets = steps @ _c_strides(pshape)[batch:]
-    steplen = np.sqrt(((steps * sp) ** 2).sum(1))
-    distances = _Distances(values, pshape, batch, sp)
-    memo = np.zeros(1 << 12, np.int64)
     skel = nonzero(flat)
-    removed = 0
-    for _ in range(ROUNDS):
-        skel = skel[flat[skel] != 0]
-        n = len(skel)
-        tips, juncs, lengths = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n)
-        clusters, degrees = np.empty(n, np.int64), np.empty(n, np.int64)
-        m = _branches(flat, skel, offsets, steplen, tips, juncs, lengths, clusters, degrees)
-        if m == 0:
-            break
-        tips, juncs, lengths, clusters, degrees = tips[:m], juncs[:m], lengths[:m], clusters[:m], degrees[:m]
-        r_tip, k_tip = distances(tips, np.full(m, np.inf))
-        # p < SPUR_RATIO R_j  <=>  R_j > (L + R_t) / (1 + SPUR_RATIO): search the junction's
-        # surroundings only that far (a little further, so that ties are found and kept)
-        judged = (k_tip == OTHER) & ~_near_the_border(tips, r_tip, values, pshape, batch, sp)
-        bound = np.where(judged, (lengths + np.where(judged, r_tip, 0)) / (1 + SPUR_RATIO), -1.0)
-        bound += 1e-9 * (1 + np.abs(bound))
-        _, k_j = distances(juncs, bound)
-        spur = np.flatnonzero(judged & (k_j == BEYOND))
-        if len(spur) == 0:
-            break
-        # each junction keeps two branches at least: its spurs by increasing L + R_t, as many
-        # as it has branches beyond two
-        spur = spur[np.lexsort((lengths[spur] + r_tip[spur], clusters[spur]))]
-        j = clusters[spur]
-        first = np.flatnonzero(np.r_[True, j[1:] != j[:-1]])
-        rank = np.arange(len(spur)) - np.repeat(first, np.diff(np.r_[first, len(spur)]))
-        spur = spur[rank < degrees[spur] - 2]
-        gone = _cut(flat, tips[spur], juncs[spur], offsets, ndim, memo)
-        removed += gone
-        if gone == 0:
-            break
+    vals = flat[skel]
+    distances = _Distances(values, pshape, batch, sp)
+    removed = prune_sparse(skel, vals, pshape, ndim, batch, sp, distances, values.__getitem__, values.shape, flat)
+    flat[skel[vals == 0]] = 0
     return removed
 
 

@@ -129,10 +129,12 @@ def skeletonize(
         memory) gives a dask array, equal to the in-memory result bit for
         bit (see :mod:`napari_soft_skeleton._chunked`): the soft skeleton with
         a number of iterations, lazily, each chunk with a halo of
-        ``iterations + 2`` voxels; the topological one (``spurs="keep"``, on
-        the voxel grid) one exact sweep per pass with a 54-voxel halo, the
-        passes kept in memory.  Other methods and options are refused with
-        one line; ``progress`` is called once per topological pass.
+        ``iterations + 2`` voxels (``'auto'``: a first pass over the chunks
+        finds the count the in-memory call stops at, :mod:`._chunked_auto`);
+        the topological one (``spurs="keep"``, on the voxel grid) one exact
+        sweep per pass with a 54-voxel halo, the passes kept in memory.
+        Other methods and options are refused with one line; ``progress``
+        is called once per topological pass.
     method : {'soft', 'topological', 'lee', 'zhang'}, optional
         ``'soft'``: the clDice soft skeleton (:func:`soft_skeleton`).
         ``'topological'``: our topology-preserving thinning
@@ -268,7 +270,8 @@ def skeletonize(
         _check_options(method, iterations, threshold, None, 2, auto_threshold, progress)
         return skeletonize_lazy(data, method, iterations=iterations, threshold=threshold, per_slice=per_slice,
                                 device=device, normalize=normalize, return_iterations=return_iterations,
-                                spurs=spurs, spacing=spacing, fill_holes=fill_holes, progress=progress)
+                                spurs=spurs, spacing=spacing, fill_holes=fill_holes, progress=progress,
+                                auto_threshold=auto_threshold)
     arr = _check_array(data)
     spacing = _check_options(method, iterations, threshold, spacing, arr.ndim, auto_threshold, progress)
     if spurs not in ("prune", "keep"):

@@ -285,6 +285,24 @@ def _compiled_peel(values: np.ndarray):
     return peel
 
 
+def _padded(values: np.ndarray, labels: bool, batch: bool = False):
+    """``(padded, strides, offsets, face_offsets)``: ``values`` padded by one voxel of background (the
+    last ``ndim`` axes; C order) in the peeling's type, its strides (voxels) and neighbour offsets."""
+    ndim = values.ndim - batch
+    inner = (slice(None),) * batch + (slice(1, -1),) * ndim
+    # masks as bytes, ids as unsigned 32- or 64-bit integers (non-negative: checked by the
+    # callers), so that the compiled peeling has three array types to be compiled for.  (Narrowing
+    # 64-bit ids that fit in 32 bits costs more passes over the volume than it saves.)
+    work = np.uint8 if not labels else np.uint32 if values.dtype.itemsize <= 4 else np.uint64
+    padded = np.zeros(values.shape[:batch] + tuple(n + 2 for n in values.shape[batch:]), work)  # C order
+    padded[inner] = values
+    strides = (np.array(padded.strides, dtype=np.int64) // padded.itemsize)[batch:]
+    offsets = np.array(_steps(ndim), dtype=np.int64) @ strides
+    # opposite sides one after the other (z-, z+, y-, y+, x-, x+): symmetric peeling
+    face_offsets = np.array([sign * strides[axis] for axis in range(ndim) for sign in (-1, 1)], np.int64)
+    return padded, strides, offsets, face_offsets
+
+
 def _thin_numpy(values: np.ndarray, *, labels: bool, max_sweeps: int | None = None, batch: bool = False,
                 progress=None, spurs: str = "keep", spacing=None) -> np.ndarray:
     """Pad, peel (compiled, or :func:`_peel` on the flat foreground indices), prune, crop; ``values``' dtype.
@@ -296,17 +314,8 @@ def _thin_numpy(values: np.ndarray, *, labels: bool, max_sweeps: int | None = No
     """
     ndim = values.ndim - batch
     inner = (slice(None),) * batch + (slice(1, -1),) * ndim
-    # masks as bytes, ids as unsigned 32- or 64-bit integers (non-negative: checked by the
-    # callers), so that the compiled peeling has three array types to be compiled for.  (Narrowing
-    # 64-bit ids that fit in 32 bits costs more passes over the volume than it saves.)
-    work = np.uint8 if not labels else np.uint32 if values.dtype.itemsize <= 4 else np.uint64
-    padded = np.zeros(values.shape[:batch] + tuple(n + 2 for n in values.shape[batch:]), work)  # C order
-    padded[inner] = values
+    padded, strides, offsets, face_offsets = _padded(values, labels, batch)
     flat = padded.reshape(-1)  # a view of `padded`
-    strides = (np.array(padded.strides, dtype=np.int64) // padded.itemsize)[batch:]
-    offsets = np.array(_steps(ndim), dtype=np.int64) @ strides
-    # opposite sides one after the other (z-, z+, y-, y+, x-, x+): symmetric peeling
-    face_offsets = np.array([sign * strides[axis] for axis in range(ndim) for sign in (-1, 1)], np.int64)
     from ._depth import physical_gate
 
     gate = physical_gate(padded, spacing, batch)

@@ -77,6 +77,37 @@ def positive_int_type(text: str) -> int:
     return value
 
 
+_SIZES = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20,
+          "gib": 2**30, "tib": 2**40}
+
+
+def memory_type(text: str) -> int:
+    """A memory size such as ``2GB``, ``500MB``, ``1.5GiB`` or a number of bytes, in bytes (at least 64 MB)."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _SIZES:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}: expected e.g. 2GB, 500MB or 1.5GiB")
+    value = int(float(match.group(1)) * _SIZES[unit])
+    if value < 64 * 10**6:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}: expected at least 64MB")
+    return value
+
+
+def levels_type(text: str) -> int | None:
+    """``auto`` (None: as many pyramid levels as :func:`..io._pyramid.add_levels` chooses) or 0 to 9."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 9:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected 'auto' or a whole number from 0 to 9")
+    return value
+
+
 def unit_interval_type(text: str) -> float:
     value = finite_float_type(text)
     if not 0 <= value <= 1:

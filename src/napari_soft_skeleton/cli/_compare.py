@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..io import InputError, atomic_write
+from ._lazy import for_figure
 from ._calibration import NO_UNIT, convert_spacing, flush_notes, note, spacing_text
 from ._common import (
     EXIT_OK,
@@ -133,7 +134,7 @@ def _is_swc(path: str) -> bool:
     return str(path).lower().endswith(".swc")
 
 
-def _read_candidate(args: argparse.Namespace, path: str, letter: str, base: tuple | None):
+def _read_candidate(args: argparse.Namespace, path: str, letter: str, base: tuple | None, lazy: bool = False):
     """``(array, spacing, unit)`` of a skeleton; ``base``: ``(name, spacing, unit)`` of the image whose
     calibration the comparison uses (None: this one is it).  A spacing in another unit is converted to
     ``base``'s (said once in a note)."""
@@ -145,7 +146,7 @@ def _read_candidate(args: argparse.Namespace, path: str, letter: str, base: tupl
     if base is not None and args.spacing is not None and unit_opt is None:
         unit_opt = base[2] or NO_UNIT  # one --spacing for every file: in the base's unit
     volume = read_image(path, letter, spacing=args.spacing, unit=unit_opt, uncalibrated=uncalibrated,
-                        series=args.series, channel=args.channel)
+                        series=args.series, channel=args.channel, lazy=lazy)
     array, spacing = volume
     unit = volume.unit
     if base is not None and base[1] is not None and spacing is not None and unit and base[2] and unit != base[2]:
@@ -163,10 +164,10 @@ def _warn_spacings(base: tuple, letter: str, spacing) -> None:
                       f"using {base[0]}'s", stacklevel=1)
 
 
-def _read_mask(args: argparse.Namespace, shape, other: str, other_path: str):
+def _read_mask(args: argparse.Namespace, shape, other: str, other_path: str, lazy: bool = False):
     if args.mask is None:
         return None
-    mask, _ = read_image(args.mask, "mask", calibrated=False, series=args.series, channel=args.channel)
+    mask, _ = read_image(args.mask, "mask", calibrated=False, series=args.series, channel=args.channel, lazy=lazy)
     if mask.shape != shape:
         raise InputError(f"shape mismatch: mask '{args.mask}' has shape {mask.shape} but {other} "
                          f"'{other_path}' has shape {shape}")
@@ -202,18 +203,19 @@ def _read_all(args: argparse.Namespace, paths: list[str], letters: list[str]):
         return _read_swc_reference(args, paths, letters)
     if args.swc_scale is not None or args.swc_origin is not None:
         raise UsageError("--swc-scale and --swc-origin apply only to a reference A that is a .swc file")
-    a, spacing_a, unit_a = _read_candidate(args, args.a, "A", None)
+    # (a .zarr is read lazily, chunk by chunk: compare works from the skeletons' coordinates, cli/_lazy.py)
+    a, spacing_a, unit_a = _read_candidate(args, args.a, "A", None, lazy=True)
     base = ("A", spacing_a, unit_a)
     candidates = []
     for letter, path in zip(letters, paths):
-        b, spacing_b, _ = _read_candidate(args, path, letter, base)
+        b, spacing_b, _ = _read_candidate(args, path, letter, base, lazy=True)
         if a.shape != b.shape:
             raise InputError(
                 f"shape mismatch: A '{args.a}' has shape {a.shape} but {letter} '{path}' has shape {b.shape}"
             )
         _warn_spacings(base, letter, spacing_b)
         candidates.append(b)
-    mask = _read_mask(args, a.shape, "A", args.a)
+    mask = _read_mask(args, a.shape, "A", args.a, lazy=True)
     _check_binary(a, args.a)
     for b, path in zip(candidates, paths):
         _check_binary(b, path)
@@ -273,6 +275,7 @@ def run(args: argparse.Namespace) -> int:
         from ..figures import render_comparison_figure, render_side_by_side_figure
 
         fmt = Path(args.figure_path).suffix.lower().lstrip(".")
+        a, mask, *candidates = for_figure(a, mask, *candidates)
         names = [Path(args.a).name, *(Path(p).name for p in paths)]
         if len(results) == 1:
             figure_bytes = render_comparison_figure(a, candidates[0], results[0], mask=mask, spacing=spacing_a,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..io import InputError
+from . import _lazy
 from ._calibration import flush_notes, length_unit, spacing_text
 from ._common import (
     EXIT_OK,
@@ -197,17 +198,24 @@ def format_table(info: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     outputs = _outputs(args)
     volume = read_image(args.input, "input", spacing=args.spacing, unit=args.unit,
-                        series=args.series, channel=args.channel)
+                        series=args.series, channel=args.channel, lazy=True)
     data, spacing = volume
     unit = volume.unit if spacing is not None else None
-    data = _as_graph_input(data, args.input)
-    if not np.any(data):
-        warnings.warn(f"'{args.input}' has no foreground: the graph is empty", stacklevel=1)
+    if _lazy.is_lazy(data):  # a .zarr, read chunk by chunk: a skeleton's coordinates (cli/_lazy.py)
+        data, coords = _lazy.graph_input(data, args.input, args)
+    else:
+        data = _as_graph_input(data, args.input)
+        if not np.any(data):
+            warnings.warn(f"'{args.input}' has no foreground: the graph is empty", stacklevel=1)
 
     start = time.perf_counter()
-    skel, mask, method = _skeleton(data, spacing, args)
-    skeleton_graph = library_function("skeleton_graph", "graph")
-    graph = skeleton_graph(skel, spacing=spacing, mask=mask, unit=unit)
+    if _lazy.is_lazy(data):
+        skel, mask, method = data, None, None
+        graph = _lazy.lazy_graph(skel, coords, spacing, unit)
+    else:
+        skel, mask, method = _skeleton(data, spacing, args)
+        skeleton_graph = library_function("skeleton_graph", "graph")
+        graph = skeleton_graph(skel, spacing=spacing, mask=mask, unit=unit)
     pruned = None
     if args.prune is not None or args.prune_radius is not None:
         before = len(graph.branches)

@@ -12,6 +12,8 @@ from ._common import (
     finite_float_type,
     index_type,
     iterations_type,
+    levels_type,
+    memory_type,
     positive_float_type,
     positive_int_type,
     tolerance_type,
@@ -182,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="skeletonize each 2D slice along axis 0 of a 3D image separately "
                     "(no effect on 2D images)")
     add_fill_holes_option(sk)
+    sk.add_argument("--keep-spurs", action="store_true",
+                    help="--method topological: keep the short branches that surface bumps grow (default: "
+                    "prune them, keeping the topology)")
     sk.add_argument(
         "--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
         help="torch device for the soft and topological skeletons (default: auto: CUDA, then MPS, then the CPU)",
@@ -201,6 +206,15 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--scheduler", default=None, metavar="ADDRESS",
                          help="Zarr in and out only: compute the chunks on the running dask.distributed "
                          "cluster at ADDRESS (e.g. tcp://10.0.0.5:8786); its workers must reach both stores")
+    sk.add_argument("--levels", type=levels_type, default=None, metavar="N|auto",
+                    help="Zarr output: the OME-Zarr pyramid's coarser levels, each 2x smaller (max of each "
+                    "2x block, so thin lines stay visible); 'auto' (default): until every axis is 256 or less; "
+                    "0: level 0 only")
+    sk.add_argument("--zarr-format", type=int, choices=(2, 3), default=2,
+                    help="Zarr output: 2 (OME-Zarr 0.4, default: the most widely read) or 3 (OME-Zarr 0.5)")
+    sk.add_argument("--memory-limit", type=memory_type, default=None, metavar="SIZE",
+                    help="Zarr in and out only: the memory the run may use, e.g. 2GB or 500MB (task sizes "
+                    "and each --workers worker's limit follow it; default: no limit)")
     sk.add_argument("-q", "--quiet", action="store_true", help="do not show a progress bar")
     sk.set_defaults(command_module="_skeletonize")
 

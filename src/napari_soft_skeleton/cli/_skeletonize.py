@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..io import InputError, write_volume
+from ..io._paths import ZARR_EXTENSIONS, match_extension
 from ._calibration import flush_notes, spacing_text
 from ._common import (
     EXIT_OK,
@@ -53,10 +54,15 @@ def _as_library_input(data: np.ndarray, args: argparse.Namespace) -> np.ndarray:
 def run(args: argparse.Namespace) -> int:
     from . import _stream
 
+    if args.keep_spurs and args.method != "topological":
+        raise InputError(f"--keep-spurs applies to --method topological, not {args.method}")
     if _stream.streams(args):  # a Zarr store in and out: chunk by chunk, never whole
         return _stream.run(args)
     if args.workers is not None or args.scheduler is not None:
         raise InputError("--workers and --scheduler apply when both INPUT and OUTPUT are Zarr stores (.zarr)")
+    if args.memory_limit is not None:
+        raise InputError("--memory-limit applies when both INPUT and OUTPUT are Zarr stores (.zarr); "
+                         "in memory the whole volume is loaded")
     check_output(args.output, [args.input])
     volume = read_image(args.input, "input", spacing=args.spacing, unit=args.unit,
                         series=args.series, channel=args.channel)
@@ -74,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         return_iterations=True,
         fill_holes=args.fill_holes,
     )
+    if args.method == "topological":
+        kwargs["spurs"] = "keep" if args.keep_spurs else "prune"
     if args.no_threshold:
         kwargs["threshold"] = None
     elif args.threshold is not None:
@@ -90,8 +98,13 @@ def run(args: argparse.Namespace) -> int:
     result = np.asarray(result)
     with writing(args.output):
         keep = spacing is not None and len(spacing) == result.ndim
+        zarr_out = match_extension(args.output, ZARR_EXTENSIONS) is not None
         write_volume(args.output, result, spacing=spacing if keep else None, unit=volume.unit if keep else None,
-                     format=volume.format)
+                     format=volume.format, **({"zarr_format": args.zarr_format} if zarr_out else {}))
+        if zarr_out and args.levels != 0:
+            from ..io._pyramid import add_levels
+
+            add_levels(args.output, levels=args.levels)  # (the metadata last: a crash leaves level 0 alone)
 
     if result.dtype.kind == "f" and not np.isin(result, (0, 1)).all():
         count = f"{int(np.count_nonzero(result))} nonzero voxels (soft values)"

@@ -8,9 +8,11 @@ skeletonize, write), on dask's threads or on a dask.distributed cluster
 one), with a progress bar; the output is an OME-Zarr image with the input's
 calibration, written whole or not at all, and a killed run resumes where it
 stopped.  Only what is exact chunk by chunk runs this way (the soft skeleton
-with a number of iterations); anything else is refused with one line.  Two
-passes over the input come first where needed: its distinct values (a mask
-or labels?) and, for float input, its range.
+with a number of iterations or ``auto``); anything else is refused with one
+line.  Two passes over the input come first where needed: its distinct values
+(a mask or labels?) and, for float input, its range; with ``--iterations
+auto`` a third finds the count the in-memory run stops at
+(:mod:`napari_soft_skeleton._chunked_auto`).
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ def _cluster(args: argparse.Namespace):
         with client:
             yield client
         return
-    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None) \
+    limit = "auto" if args.memory_limit is None else max(args.memory_limit // args.workers, 64 * 10**6)
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      memory_limit=limit) \
             as cluster, Client(cluster) as client:
         yield client
 
@@ -65,16 +69,18 @@ def run(args: argparse.Namespace) -> int:
     from .._streaming import skeletonize_store
 
     check_output(args.output, [args.input])
-    if args.method != "soft":
+    if args.method not in ("soft", "topological"):
         raise InputError(
-            f"--method {args.method} cannot stream a Zarr volume chunk by chunk yet (only soft is exact "
-            "by chunks); write the output as .tif/.npy to compute it in memory"
+            f"--method {args.method} cannot stream a Zarr volume chunk by chunk (scikit-image's thinning "
+            "cannot be split exactly; soft and topological can); write the output as .tif/.npy to compute "
+            "it in memory"
         )
-    if args.iterations == "auto":
-        raise InputError("--iterations auto cannot stream a Zarr volume (the halo must be known first); "
-                         "give a number of iterations")
-    if args.fill_holes:
-        raise InputError("--fill-holes cannot stream a Zarr volume yet; write the output as .tif/.npy")
+    if args.fill_holes and args.per_slice:
+        raise InputError("--fill-holes with --per-slice cannot stream a Zarr volume yet; write the output as "
+                         ".tif/.npy")
+    if args.method == "topological" and args.per_slice:
+        raise InputError("--per-slice cannot stream the topological skeleton of a Zarr volume yet; write the "
+                         "output as .tif/.npy")
     volume = read_image(args.input, "input", spacing=args.spacing, unit=args.unit, lazy=True,
                         series=args.series, channel=args.channel)
     data, spacing = volume
@@ -102,15 +108,22 @@ def run(args: argparse.Namespace) -> int:
         out_dtype = np.dtype(np.float64 if data.dtype == np.float64 else np.float32) if threshold is None \
             else np.dtype(bool)
 
+    if args.fill_holes and args.method == "soft" and (kind == "f" or rescale is not None):
+        raise InputError("--fill-holes cannot stream the soft skeleton of a probability or intensity map yet "
+                         "(a mask or label image can); write the output as .tif/.npy")
+    if args.method == "topological":
+        return _topological(args, volume, source, as_mask=as_mask or kind == "b", threshold=threshold)
     bar = ProgressBar(enabled=not args.quiet and isatty(sys.stderr), desc="soft, by chunks")
     start = time.perf_counter()
+    report: dict = {}  # (the count --iterations auto resolved to)
     try:
         with _cluster(args), writing(args.output):
             computed = skeletonize_store(
                 source, args.input, args.output, iterations=args.iterations, threshold=threshold,
                 per_slice=args.per_slice, device=None if args.device == "auto" else args.device,
                 as_mask=as_mask, rescale=rescale, out_dtype=out_dtype, spacing=spacing,
-                unit=volume.unit if spacing is not None else None, progress=bar)
+                unit=volume.unit if spacing is not None else None, progress=bar, report=report,
+                fill_holes=args.fill_holes, levels=args.levels, zarr_format=args.zarr_format)
     finally:
         bar.close()
     seconds = time.perf_counter() - start
@@ -124,7 +137,60 @@ def run(args: argparse.Namespace) -> int:
     chunks = stored.npartitions
     resumed = f" ({chunks - computed} were done before: resumed)" if computed < chunks else ""
     print(f"{args.output}: shape {format_shape(stored.shape)} {stored.dtype}{where}, {count} {what}, "
-          f"{args.iterations} iterations, {chunks} chunks{resumed}, {seconds:.2f} s")
+          f"{report.get('iterations', args.iterations)} iterations{' (auto)' if args.iterations == 'auto' else ''}, "
+          f"{chunks} chunks{resumed}, {seconds:.2f} s")
+    return EXIT_OK
+
+
+def _topological(args: argparse.Namespace, volume, source, *, as_mask: bool, threshold) -> int:
+    """The topological skeleton streamed (:func:`napari_soft_skeleton._streaming_thin.thin_to_store`)."""
+    import os
+
+    import dask.array as da
+
+    from .._streaming_thin import thin_to_store
+
+    data, spacing = volume
+    kind = data.dtype.kind
+    if kind == "f" and threshold is None:
+        raise InputError("--no-threshold needs --method soft: the topological skeleton thins a mask")
+    labels = kind in "iu" and not as_mask
+    if labels and kind == "i" and int(da.min(data).compute()) < 0:
+        raise InputError(f"'{args.input}' has negative values: label images must be non-negative (0 is background)")
+    out_dtype = data.dtype if labels else np.dtype(bool)
+    bar = ProgressBar(enabled=not args.quiet and isatty(sys.stderr), desc="topological: thinning")
+
+    def phase(name: str) -> None:
+        bar.close()
+        bar.desc, bar.bar = f"topological: {name}", None
+
+    threads = args.workers or os.cpu_count() or 1
+    start = time.perf_counter()
+    try:
+        with _cluster(args), writing(args.output):
+            stats = thin_to_store(
+                source, args.input, args.output, threshold=threshold, as_mask=not labels, labels=labels,
+                spurs="keep" if args.keep_spurs else "prune", out_dtype=out_dtype, spacing=spacing,
+                unit=volume.unit if spacing is not None else None, fill_holes=args.fill_holes,
+                memory_limit=args.memory_limit, threads=threads, progress=bar, phase=phase, levels=args.levels,
+                zarr_format=args.zarr_format)
+    finally:
+        bar.close()
+    from .._fill import warn_absorbed
+
+    warn_absorbed(stats["absorbed"], stacklevel=1)
+    seconds = time.perf_counter() - start
+    stored = da.from_zarr(str(args.output), component="0")
+    count = int(da.count_nonzero(stored).compute())
+    if count == 0:
+        warnings.warn(f"the skeleton is empty: '{args.input}' has no foreground", stacklevel=1)
+    flush_notes()
+    where = f", spacing {spacing_text(spacing, volume.unit, stored.ndim)}" if spacing is not None else ""
+    resumed = f" ({stats['chunks'] - stats['written']} were done before: resumed)" \
+        if stats["written"] < stats["chunks"] else ""
+    pruned = f", {stats['pruned']} spur voxels pruned" if not args.keep_spurs else ", spurs kept"
+    print(f"{args.output}: shape {format_shape(stored.shape)} {stored.dtype}{where}, {count} skeleton voxels, "
+          f"{stats['sweeps']} sweeps{pruned}, {stats['chunks']} chunks{resumed}, {seconds:.2f} s")
     return EXIT_OK
 
 

@@ -123,8 +123,9 @@ def _label_skeleton(image: np.ndarray, spacing):
     return csr.Skeleton.from_path_graph(path_graph)
 
 
-def _skan(image: np.ndarray, spacing) -> tuple:
-    """skan's Skeleton and summary of one image (None when it has no path)."""
+def _skan(image: np.ndarray, spacing, offset=None) -> tuple:
+    """skan's Skeleton and summary of one image (None when it has no path); ``offset`` (a crop's corner,
+    :mod:`._build_lazy`) is added to its coordinates before skan measures anything with them."""
     from skan import Skeleton, summarize
 
     with warnings.catch_warnings():
@@ -138,7 +139,11 @@ def _skan(image: np.ndarray, spacing) -> tuple:
             skel = _NoPaths(image)
             if skel.degrees.size and _any_neighbours(skel.coordinates, image.shape):
                 raise
+            if offset is not None:
+                skel.coordinates = skel.coordinates + np.asarray(offset)
             return skel, None
+        if offset is not None:
+            skel.coordinates = skel.coordinates + np.asarray(offset)
         table = summarize(skel, separator="_") if skel.n_paths else None
     return skel, table
 
@@ -356,7 +361,8 @@ def _volumes(labels: np.ndarray, mask: np.ndarray, coords: np.ndarray, ids: np.n
     if "regions" not in cache:
         import cc3d
 
-        regions = cc3d.connected_components(mask != 0, connectivity=26 if mask.ndim == 3 else 8)
+        # (as uint8: cc3d 4.1 mislabels some 2-D boolean images with connectivity 8)
+        regions = cc3d.connected_components((mask != 0).view(np.uint8), connectivity=26 if mask.ndim == 3 else 8)
         cache["regions"] = regions, np.bincount(regions.ravel())
     regions, sizes = cache["regions"]
     region = regions[tuple(coords.T)]

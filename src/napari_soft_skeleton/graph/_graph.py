@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._sparse import is_lazy
 from . import _build
 
 
-def skeleton_graph(skeleton, *, spacing=None, mask=None, image=None, unit: str | None = None) -> "SkeletonGraph":
+def skeleton_graph(skeleton, *, spacing=None, mask=None, image=None, unit: str | None = None,
+                   max_object_bytes: float | None = None) -> "SkeletonGraph":
     """The graph of a skeleton — branches, junctions and end points — with its measurements.
 
     Built on skan's pixel graph (:class:`skan.csr.Skeleton`): the same paths
@@ -35,6 +37,11 @@ def skeleton_graph(skeleton, *, spacing=None, mask=None, image=None, unit: str |
     unit : str, optional
         The unit of ``spacing`` (e.g. ``"um"``): kept in ``unit``, exports and
         table attributes.
+    max_object_bytes : float, optional
+        Only for a dask or zarr ``skeleton`` (a volume bigger than memory,
+        read chunk by chunk: see :mod:`._build_lazy`): the most memory one
+        object's dense bounding box (about 9 bytes per voxel) or mask crop
+        may take; default 4 GiB.  The tables equal the in-memory call's.
 
     Returns
     -------
@@ -64,6 +71,11 @@ def skeleton_graph(skeleton, *, spacing=None, mask=None, image=None, unit: str |
     >>> g.summary[["label", "n_branches", "n_junctions", "n_endpoints", "n_loops"]].to_numpy().tolist()
     [[1, 3, 1, 3, 0]]
     """
+    if any(is_lazy(x) for x in (skeleton, mask, image)):  # dask/zarr: per object (_build_lazy)
+        from ._build_lazy import lazy_graph
+
+        return lazy_graph(skeleton, spacing=spacing, mask=mask, image=image, unit=unit,
+                          max_object_bytes=max_object_bytes)
     skel = _build.check_skeleton(skeleton)
     space = _build.check_spacing(spacing, skel.ndim)
     mask = _build._check_same_shape("mask", mask, skel.shape)
@@ -239,6 +251,9 @@ class SkeletonGraph:
         """
         from ._prune import prune
 
+        if getattr(self, "_lazy", False):
+            raise ValueError("prune needs the skeleton in memory: this graph is of a dask/zarr skeleton "
+                             "(build it from np.asarray(skeleton) if it fits)")
         return prune(self, min_length, radius_factor)
 
     def to_networkx(self):

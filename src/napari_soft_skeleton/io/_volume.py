@@ -29,7 +29,7 @@ from ._tiff_read import read_tiff
 from ._tiff_write import write_tiff
 from ._types import FORMATS, Volume
 from ._units import normalize_unit
-from ._zarr import check_zarr_array, read_zarr, write_ome_zarr
+from ._zarr import check_zarr_array, check_zarr_format, read_zarr, write_ome_zarr
 
 
 def _check_index(value: object, option: str, option_names: Mapping[str, str] | None) -> int | None:
@@ -209,6 +209,7 @@ def write_volume(
     format: str | None = None,
     overwrite: bool = True,
     progress=None,
+    zarr_format: int = 2,
 ) -> None:
     """Write ``array`` with its calibration to ``path``, atomically.
 
@@ -222,8 +223,10 @@ def write_volume(
     otherwise; an OME-TIFF with ``format="ome-tiff"``), ``.ome.tif`` /
     ``.ome.tiff`` (OME-TIFF), ``.npy`` (plus a sidecar ``<stem>.json``
     holding ``spacing`` and ``unit``), ``.zarr`` / ``.ome.zarr`` (a one-level
-    OME-Zarr image, NGFF 0.4), ``.nii`` / ``.nii.gz`` (NIfTI-1) or ``.nrrd``.
-    See the package docstring for what each stores.
+    OME-Zarr image: NGFF 0.4 on Zarr v2 with ``zarr_format=2``, the default,
+    or NGFF 0.5 on Zarr v3 with ``zarr_format=3``; Blosc-zstd chunks; add
+    lower resolution levels with :func:`._pyramid.add_levels`), ``.nii`` / ``.nii.gz``
+    (NIfTI-1) or ``.nrrd``.  See the package docstring for what each stores.
 
     ``spacing``: one positive finite value per axis (array order) or
     ``None``; ``unit``: a length unit (``"µm"``, ``"um"``, ``"micron"``,
@@ -250,6 +253,7 @@ def write_volume(
     if array.dtype.kind not in "biufc":
         raise InputError(f"cannot write '{shown}': unsupported data type {array.dtype}")
     spacing_t = normalize_spacing(spacing, array.ndim)
+    zarr_format = check_zarr_format(zarr_format)  # (2 or 3; used by .zarr outputs only)
     unit_c = normalize_unit(unit)
     if format is not None and format not in FORMATS:
         raise InputError(f"unknown format {format!r}; expected one of: {', '.join(FORMATS)}")
@@ -273,7 +277,8 @@ def write_volume(
     elif container == "ome-zarr":
         check_zarr_array(shown, array)
         with atomic_directory(path, overwrite=overwrite) as directory:
-            write_ome_zarr(directory, array, spacing_t, unit_c, _stem(path, ext), progress)
+            write_ome_zarr(directory, array, spacing_t, unit_c, _stem(path, ext), progress,
+                           zarr_format=zarr_format)
     elif container == "nifti":
         check_nifti_array(shown, array)
         with atomic_file(path, overwrite=overwrite) as fh:

@@ -9,10 +9,27 @@ length-1 axes are dropped.  A bioformats2raw layout (images ``0``, ``1``...
 under one root) is read like a multi-series TIFF (``series=``).  A plain
 Zarr array is read as it is, uncalibrated.
 
-Writing makes a one-level NGFF 0.4 image (Zarr v2, Blosc-zstd chunks,
-``/``-separated chunk keys) with space axes, their units and a ``scale``
-transform; bool data stay bool.  An image without calibration gets scale 1
-and no units, which reads back as uncalibrated.
+Writing makes a one-level image, NGFF 0.4 on Zarr v2 (the default: what
+every OME-Zarr reader opens; ``/``-separated chunk keys) or NGFF 0.5 on Zarr
+v3 (metadata under the ``"ome"`` attribute, ``dimension_names`` on the
+array), with space axes, their units and a ``scale`` transform; chunks are
+compressed with Blosc-zstd (bit-shuffled); bool data stay bool.  An image
+without calibration gets scale 1 and no units, which reads back as
+uncalibrated.  :mod:`._pyramid` adds the lower resolution levels.
+
+Chunks (:func:`_chunks`): cubes of 128 voxels a side for 1- and 2-byte data
+(2-4 MiB before compression), 64 for wider types (1-2 MiB); 2D images
+1024² / 512²; an axis shorter than that (a thin stack) is taken whole and
+the other axes grow (by powers of 2) to keep about as many voxels per
+chunk.  Big enough that a chunk's task, file and halo cost little
+beside its work, small enough that a task (its chunk, the halo, the soft
+skeleton's float32 copies) stays within tens of MB per thread; cubes keep
+the halo's share (surface / volume) smallest, and a pyramid level reads
+the 2×2×2 chunks below each of its own.  Chunks that hold only zeros are
+not stored (zarr's default); they read back as zeros.
+
+:func:`read_region` (in :mod:`._zarr_region`) reads a region of a store's
+array and turns a damaged chunk into a one-line :class:`InputError`.
 """
 
 from __future__ import annotations
@@ -30,6 +47,7 @@ from ._errors import InputError, how_to_set, plural
 from ._spacing import Spacing
 from ._types import Volume
 from ._units import ngff_unit
+from ._zarr_region import read_region  # noqa: F401  (the streaming code's reader)
 
 _KINDS = {"space": SPACE, "time": TIME, "channel": CHANNEL}
 _DEFAULT_NAMES = "tczyx"
@@ -211,20 +229,67 @@ def check_zarr_array(shown: str, array: np.ndarray) -> None:
         raise InputError(f"cannot write '{shown}': OME-Zarr output cannot hold {array.dtype} data")
 
 
-def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
-    limits = (64, 256, 256) if len(shape) == 3 else (1024, 1024)
-    return tuple(max(1, min(n, c)) for n, c in zip(shape, limits))
+def _chunks(shape: tuple[int, ...], dtype: Any = np.uint8) -> tuple[int, ...]:
+    """The chunks of an image we write (module docstring): 128³ / 64³ cubes, 1024² / 512² squares; an
+    axis shorter than that is taken whole and its share of the voxels goes to the other axes (powers of 2)."""
+    wide = np.dtype(dtype).itemsize > 2
+    budget = float(((64 if wide else 128) if len(shape) == 3 else (512 if wide else 1024)) ** len(shape))
+    chunks = [1] * len(shape)
+    left = len(shape)
+    for axis in sorted(range(len(shape)), key=lambda i: shape[i]):  # the short axes first
+        side = 2 ** int(math.log2(max(budget, 1.0) ** (1 / left)) + 1e-9)
+        chunks[axis] = max(1, min(int(shape[axis]), side))
+        budget /= chunks[axis]
+        left -= 1
+    return tuple(chunks)
+
+
+def check_zarr_format(zarr_format: object) -> int:
+    """``zarr_format`` (2 or 3), or a one-line :class:`InputError`."""
+    if isinstance(zarr_format, bool) or zarr_format not in (2, 3):
+        raise InputError(f"zarr_format must be 2 (OME-Zarr 0.4) or 3 (OME-Zarr 0.5), got {zarr_format!r}")
+    return int(zarr_format)
+
+
+def create_level(root: Any, path: str, shape: tuple[int, ...], dtype: Any, chunks: tuple[int, ...]) -> Any:
+    """A new, empty array ``path`` of the OME-Zarr group ``root`` (replacing any array there), compressed
+    with Blosc-zstd: ``/``-separated chunk keys on Zarr v2, ``dimension_names`` (NGFF 0.5) on v3."""
+    if root.metadata.zarr_format == 2:
+        import numcodecs
+
+        compressor = numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE)
+        extra: dict = {"chunk_key_encoding": {"name": "v2", "separator": "/"}}
+    else:
+        from zarr.codecs import BloscCodec
+
+        compressor = BloscCodec(cname="zstd", clevel=5, shuffle="bitshuffle")
+        extra = {"dimension_names": tuple("zyx"[-len(shape):])}
+    return root.create_array(path, shape=tuple(shape), chunks=tuple(chunks), dtype=dtype, compressors=compressor,
+                             overwrite=True, **extra)
+
+
+def put_multiscale(root: Any, multiscale: dict) -> None:
+    """Store ``multiscale`` as the first (only) multiscale image of ``root``, keeping its other attributes:
+    ``multiscales`` with ``version`` 0.4 on Zarr v2, ``ome`` / ``version`` 0.5 on v3.  zarr replaces the
+    attributes file in one rename: a crash leaves the old metadata or the new, never a mix."""
+    multiscale = {k: v for k, v in multiscale.items() if k != "version"}
+    if root.metadata.zarr_format == 2:
+        root.attrs["multiscales"] = [{"version": "0.4", **multiscale}]
+    else:
+        ome = dict(root.attrs.get("ome") or {})
+        ome.update(version="0.5", multiscales=[multiscale])
+        root.attrs["ome"] = ome
 
 
 def create_ome_zarr(
     directory: Path, shape: tuple[int, ...], dtype: Any, spacing: Spacing | None, unit: str | None, name: str,
-    chunks: tuple[int, ...] | None = None,
+    chunks: tuple[int, ...] | None = None, zarr_format: int = 2,
 ) -> Any:
-    """A one-level NGFF 0.4 image in the (new) ``directory``, its data array created empty (chunks
-    compressed with Blosc-zstd; ``chunks`` default :func:`_chunks`); returns that zarr array."""
-    import numcodecs
+    """A one-level image in the (new) ``directory``, NGFF 0.4 on Zarr v2 or 0.5 on Zarr v3 (``zarr_format``),
+    its data array ``"0"`` created empty (Blosc-zstd; ``chunks`` default :func:`_chunks`); returns that array."""
     import zarr
 
+    zarr_format = check_zarr_format(zarr_format)
     ndim = len(shape)
     axes = []
     for axis in "zyx"[-ndim:]:
@@ -233,36 +298,22 @@ def create_ome_zarr(
             entry["unit"] = ngff_unit(unit)
         axes.append(entry)
     scale = [float(v) for v in spacing] if spacing is not None else [1.0] * ndim
-    root = zarr.open_group(store=str(directory), mode="w", zarr_format=2)
-    data = root.create_array(
-        "0",
-        shape=tuple(shape),
-        chunks=tuple(chunks) if chunks is not None else _chunks(tuple(shape)),
-        dtype=dtype,
-        compressors=numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE),
-        chunk_key_encoding={"name": "v2", "separator": "/"},
-    )
-    root.attrs["multiscales"] = [
-        {
-            "version": "0.4",
-            "name": name,
-            "axes": axes,
-            "datasets": [
-                {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": scale}]}
-            ],
-        }
-    ]
+    root = zarr.open_group(store=str(directory), mode="w", zarr_format=zarr_format)
+    chunks = tuple(chunks) if chunks is not None else _chunks(tuple(shape), dtype)
+    data = create_level(root, "0", tuple(shape), dtype, chunks)
+    dataset = {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": scale}]}
+    put_multiscale(root, {"name": name, "axes": axes, "datasets": [dataset]})
     return data
 
 
 def write_ome_zarr(
-    directory: Path, array: Any, spacing: Spacing | None, unit: str | None, name: str, progress=None
+    directory: Path, array: Any, spacing: Spacing | None, unit: str | None, name: str, progress=None,
+    *, zarr_format: int = 2, chunks: tuple[int, ...] | None = None,
 ) -> None:
-    """Write ``array`` as a one-level NGFF 0.4 image into the (empty)
-    ``directory``; a dask array is stored chunk by chunk (aligned to the
-    store's chunks, so that no two tasks write one chunk), with
-    ``progress(done, total)`` after each."""
-    data = create_ome_zarr(directory, array.shape, array.dtype, spacing, unit, name)
+    """Write ``array`` as a one-level image (NGFF 0.4 on Zarr v2 or 0.5 on v3, ``zarr_format``) into the
+    (empty) ``directory``; a dask array is stored chunk by chunk (aligned to the store's chunks, so that
+    no two tasks write one chunk), with ``progress(done, total)`` after each."""
+    data = create_ome_zarr(directory, array.shape, array.dtype, spacing, unit, name, chunks, zarr_format)
     if hasattr(array, "dask"):  # (a dask array: streamed, never whole)
         _store(array.rechunk(data.chunks), data, progress)
     else:

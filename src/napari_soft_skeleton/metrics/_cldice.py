@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from .._sparse import is_lazy
 from ._checks import _JSONFields, _as_mask, _check_same_shape, _harmonic, _ratio
 
 
@@ -105,6 +106,11 @@ def cldice(
     >>> cldice(seg, np.roll(seg, 4, axis=0)).cldice
     0.0
     """
+    if any(is_lazy(x) for x in (prediction, target, prediction_skeleton, target_skeleton)):
+        from ._compare_lazy import cldice_lazy  # dask/zarr: the masks sampled at the skeletons' voxels
+
+        return cldice_lazy(prediction, target, prediction_skeleton=prediction_skeleton,
+                           target_skeleton=target_skeleton)
     pred = _as_mask(prediction, "prediction")
     targ = _as_mask(target, "target")
     _check_same_shape(pred, targ, "prediction", "target")

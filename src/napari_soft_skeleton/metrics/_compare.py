@@ -19,6 +19,8 @@ from ._checks import (
 from ._distance import _matched, _skeleton_length
 from ._thinness import THICK_FRACTION, _warn_if_thick, interior_fraction  # noqa: F401
 from ._topology import _betti
+from .._sparse import is_lazy as _lazy
+from ._compare_lazy import compare_lazy as _compare_lazy
 
 
 @dataclass(eq=False)
@@ -228,6 +230,8 @@ def compare(
         the matching is restricted.
     candidate : array_like
         Candidate skeleton, same shape and conventions as ``reference``.
+        Either (and ``mask``) may be a dask or zarr array bigger than memory:
+        read chunk by chunk, with the same result (``metrics._compare_lazy``).
     mask : array_like, optional
         Region of interest of the same shape. If given, both skeletons are
         restricted to its nonzero voxels before anything (matching, counts,
@@ -316,6 +320,9 @@ def compare(
     """
     from ._swc_compare import compare_tree, is_tree_reference
 
+    if any(_lazy(x) for x in (reference, candidate, mask)):  # dask/zarr: from coordinates (_compare_lazy)
+        return _compare_lazy(reference, candidate, mask=mask, spacing=spacing, tolerance=tolerance, unit=unit,
+                             swc_scale=swc_scale, swc_origin=swc_origin)
     if is_tree_reference(reference):
         return compare_tree(reference, candidate, mask=mask, spacing=spacing, tolerance=tolerance, unit=unit,
                             swc_scale=swc_scale, swc_origin=swc_origin)
