@@ -2,8 +2,10 @@
 
 * :func:`layer_array` turns the chosen layer into a NumPy array, or raises
   :class:`UserError` with one sentence for the user (no layer, RGB, wrong
-  number of dimensions, empty); :func:`image_input` says whether an Image
-  layer is a mask, a probability map or an intensity image to rescale.
+  number of dimensions, empty); :func:`layer_data` does the checks that need
+  no pixel, without loading (a dask or Zarr layer); :func:`image_input` says
+  whether an Image layer is a mask, a probability map or an intensity image to
+  rescale (on a dask array too, given a way to compute).
 * :func:`skeletonizable` / :func:`layer_choices`: the layers a picker offers
   (Image and Labels, never RGB).
 * :func:`put_layer` adds a result layer placed exactly on its source layer
@@ -86,6 +88,15 @@ def layer_array(layer: Layer | None, *, allow_4d: bool = True, allow_empty: bool
     emptiness themselves, after their own binarization).  ``control`` is the
     label of the picker the layer came from, named when none is chosen.
     """
+    array = np.asarray(layer_data(layer, allow_4d=allow_4d, control=control))
+    if not allow_empty and not array.any():
+        raise UserError(f"Layer '{layer.name}' is empty (all zero); there is nothing to skeletonize.")
+    return array
+
+
+def layer_data(layer: Layer | None, *, allow_4d: bool = True, control: str | None = None):
+    """:func:`layer_array`'s checks that need no pixel (kind of layer, dimensions, type), on the layer's
+    data as it is — for a multiscale layer its level 0 — without loading it (a dask or Zarr array stays one)."""
     if layer is None:
         where = f" in '{control}'" if control else ""
         raise UserError(f"Select an Image or Labels layer{where} first.")
@@ -99,15 +110,14 @@ def layer_array(layer: Layer | None, *, allow_4d: bool = True, allow_empty: bool
     if ndim not in allowed:
         kinds = "2D, 3D or 4D (time, z, y, x)" if allow_4d else "2D or 3D"
         raise UserError(f"Layer '{layer.name}' is {ndim}D; expected a {kinds} layer.")
-    array = np.asarray(data)
-    if array.dtype.kind not in "biuf":
-        raise UserError(f"Layer '{layer.name}' has data of type {array.dtype}; expected numbers.")
-    if not allow_empty and not array.any():
-        raise UserError(f"Layer '{layer.name}' is empty (all zero); there is nothing to skeletonize.")
-    return array
+    dtype = np.dtype(data.dtype) if hasattr(data, "dtype") else np.asarray(data).dtype
+    if dtype.kind not in "biuf":
+        raise UserError(f"Layer '{layer.name}' has data of type {dtype}; expected numbers.")
+    return data
 
 
-def image_input(layer: Layer, data: np.ndarray) -> tuple[np.ndarray, str, tuple[float, float]]:
+def image_input(layer: Layer, data: np.ndarray, compute: Callable | None = None
+                ) -> tuple[np.ndarray, str, tuple[float, float]]:
     """An Image layer's data as the library takes it: ``(array, kind, (min, max))``.
 
     ``kind`` is ``"mask"`` (a boolean array: a boolean image, or any image with
@@ -115,17 +125,22 @@ def image_input(layer: Layer, data: np.ndarray) -> tuple[np.ndarray, str, tuple[
     image in [0, 1], used as it is, float32) or ``"rescaled"`` (any other
     image: float32 values that the library is to rescale min→0, max→1 with
     ``normalize=True``).  The layer's data is never modified.
+
+    ``compute(*values)`` turns the reductions into numbers: for a dask array
+    (lazy reductions, and lazy outputs); by default they already are numbers.
     """
+    now = compute if compute is not None else (lambda *values: values)
+    lo, hi = now(data.min(), data.max())
     if data.dtype == bool:
-        return data, "mask", (float(data.min()), float(data.max()))
-    lo, hi = data.min(), data.max()
+        return data, "mask", (float(lo), float(hi))
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise UserError(f"Layer '{layer.name}' contains NaN or infinite values; replace them first.")
     values_range = (float(lo), float(hi))
     if lo == hi:
         raise UserError(f"Layer '{layer.name}' is constant ({float(lo):g} everywhere); "
                         "there is nothing to skeletonize.")
-    if np.all((data == lo) | (data == hi)):
+    (two_valued,) = now(np.all((data == lo) | (data == hi)))
+    if two_valued:
         return data > lo, "mask", values_range
     values = data.astype(np.float32, copy=False)
     if data.dtype.kind == "f" and 0 <= lo and hi <= 1:

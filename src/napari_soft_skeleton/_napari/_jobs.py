@@ -93,7 +93,8 @@ class Job:
     ``"started"`` and ``"finished"`` (after ``on_done`` or the error).
 
     ``failure`` starts the message of an unexpected error ("… failed: …");
-    ``out_of_memory`` is the sentence shown when memory runs out.
+    ``out_of_memory`` is the sentence shown when memory runs out; :attr:`cancelled`
+    the one shown after a Cancel (:data:`CANCELLED` unless a run changes it).
     """
 
     def __init__(self, *, failure: str = "Skeletonization",
@@ -102,6 +103,7 @@ class Job:
         self.outcome: str | None = None
         self.failure = failure
         self.out_of_memory = out_of_memory
+        self.cancelled = CANCELLED
         self._bar = None
         self._reported = False  # an error or "Cancelled" was already shown for this run
         self._bridge = _ProgressBridge()
@@ -164,8 +166,8 @@ class Job:
     def _report(self, err: BaseException) -> None:
         self._reported = True
         if isinstance(err, Cancelled):
-            self.outcome = CANCELLED
-            show_info(CANCELLED)
+            self.outcome = self.cancelled
+            show_info(self.cancelled)
             return
         if isinstance(err, (UserError, ValueError)):
             message = shown(str(err))
@@ -179,8 +181,8 @@ class Job:
     def _finish(self) -> None:
         if self.worker is not None and self.worker.abort_requested and not self._reported:
             # cancelled, but the function never called ``progress`` again
-            self.outcome = CANCELLED
-            show_info(CANCELLED)
+            self.outcome = self.cancelled
+            show_info(self.cancelled)
         if self._bar is not None:
             self._bar.close()
             self._bar = None

@@ -39,6 +39,10 @@ from ._common import (
 )
 from ._jobs import Job, warm_up
 from ._jobs import keeping_warnings as _keeping_warnings
+from ._lazy_job import LazyRun, lazy_source
+from ._skeleton_text import filled_suffix as _filled_suffix
+from ._skeleton_text import kind_note as _kind_note
+from ._skeleton_text import values_text as _values
 from ._spacing_control import SpacingControl, method_effect, soft_effect
 
 _MODES = {"3D": False, "per-slice 2D": True}
@@ -137,6 +141,8 @@ class _SkeletonWidget(Container):
             return None
         try:
             layer = self.layer.value
+            if lazy_source(layer) is not None:  # dask or Zarr: chunk by chunk, never loaded whole (_lazy_job.py)
+                return LazyRun(self, layer, *lazy_source(layer)).start()
             data = layer_array(layer, control=self.layer.label)
             plan = self._plan(layer, data)
             worker = self.job.start(_keeping_warnings(plan["work"]), description=plan["description"],
@@ -147,13 +153,16 @@ class _SkeletonWidget(Container):
             self._error(shown(str(err)))
             return None
 
-    def _inputs(self, layer, data: np.ndarray):
+    def _inputs(self, layer, data: np.ndarray, pending: bool = False):
         """``(data, kind, value range, per_slice, spatial ndim)`` for a run on ``layer``.
 
-        ``kind`` is ``"labels"`` or what :func:`image_input` says.
+        ``kind`` is ``"labels"`` or what :func:`image_input` says; with ``pending`` (a lazy layer) the
+        kind and range of an Image are None, found later by the run (which sets ``plan["kind"]``).
         """
         if isinstance(layer, Labels):
             kind, values = "labels", (0.0, 0.0)
+        elif pending:
+            kind, values = None, None
         else:
             data, kind, values = image_input(layer, data)
         spatial = data.ndim if data.ndim < 4 else 3
@@ -211,25 +220,6 @@ class _SkeletonWidget(Container):
         return added, new
 
 
-def _values(plan) -> str:
-    lo, hi = plan["range"]
-    text = f"the layer's values lie in [{lo:g}, {hi:g}]"
-    return text + ", rescaled to [0, 1] before thresholding" if plan["kind"] == "rescaled" else text
-
-
-def _filled_suffix(plan) -> str:
-    """' (holes filled)' in the name of a layer computed with 'fill holes' (kept beside the other)."""
-    return " (holes filled)" if plan["settings"].get("fill_holes") else ""
-
-
-def _kind_note(kind: str) -> str:
-    if kind == "rescaled":
-        return "; intensities were rescaled to [0, 1]"
-    if kind == "mask":
-        return "; the image was taken as a mask (value > its minimum)"
-    return ""
-
-
 class SoftSkeletonWidget(_SkeletonWidget):
     """The clDice soft skeleton of an Image or Labels layer.
 
@@ -264,12 +254,12 @@ class SoftSkeletonWidget(_SkeletonWidget):
         self.auto.value = False
         self.iterations.value = int(k)
 
-    def _plan(self, layer, data):
+    def _plan(self, layer, data, pending: bool = False):
         iterations = "auto" if self.auto.value else int(self.iterations.value)
         device = None if self.device.value == "auto" else self.device.value
         threshold = float(self.threshold.value)
         fill_holes = bool(self.fill_holes.value)
-        data, kind, values, per_slice, spatial = self._inputs(layer, data)
+        data, kind, values, per_slice, spatial = self._inputs(layer, data, pending)
         spacing = self.voxel_spacing.spacing_for(layer, spatial)  # (None: the voxel grid)
 
         def compute(frame, progress):
@@ -277,12 +267,14 @@ class SoftSkeletonWidget(_SkeletonWidget):
                           return_iterations=True, progress=progress, fill_holes=fill_holes)
             if iterations == "auto" or fill_holes:  # stop once map > threshold is final; fill its cavities
                 kwargs["auto_threshold"] = threshold
-            if kind in ("labels", "mask"):
+            if plan["kind"] in ("labels", "mask"):
                 return skeletonize(frame, "soft", **kwargs)
-            return skeletonize(frame, "soft", threshold=None, normalize=kind == "rescaled", **kwargs)
+            return skeletonize(frame, "soft", threshold=None, normalize=plan["kind"] == "rescaled", **kwargs)
 
-        return {
+        plan = {
             "work": lambda progress: self._over_frames(data, compute, progress),
+            "compute": compute,
+            "name": f"{layer.name} soft skeleton (k={iterations})" + _filled_suffix(fill_holes),
             "description": f"soft skeleton of '{layer.name}'",
             "kind": kind,
             "range": values,
@@ -290,11 +282,12 @@ class SoftSkeletonWidget(_SkeletonWidget):
                          "spacing": spacing},
             "threshold": threshold,
         }
+        return plan
 
     def _show(self, layer, plan, result):
         out, used = result
         k = plan["settings"]["iterations"]
-        base = f"{layer.name} soft skeleton (k={k})" + _filled_suffix(plan)
+        base = plan["name"]
         settings = dict(plan["settings"], iterations_used=used)
         colour = METHOD_COLOURS["soft"]
         common = {"kind": "labels", "source": layer, "opacity": 0.5}
@@ -346,9 +339,9 @@ class ReferenceSkeletonWidget(_SkeletonWidget):
         method = getattr(self, "method", None)  # (None while the base class is being built)
         return method_effect(None if method is None else method.value, state, per_slice=_MODES[self.mode.value])
 
-    def _plan(self, layer, data):
+    def _plan(self, layer, data, pending: bool = False):
         method = self.method.value
-        data, kind, values, per_slice, spatial = self._inputs(layer, data)
+        data, kind, values, per_slice, spatial = self._inputs(layer, data, pending)
         if method == "zhang" and spatial == 3 and not per_slice:
             raise UserError("Method 'zhang' is 2D only; set 'mode' to 'per-slice 2D' for a volume.")
         threshold = float(self.threshold.value)
@@ -359,25 +352,28 @@ class ReferenceSkeletonWidget(_SkeletonWidget):
         def compute(frame, progress):
             common = dict(per_slice=per_slice, return_iterations=True, progress=progress, fill_holes=fill_holes,
                           spacing=spacing)
-            if kind in ("labels", "mask"):
+            if plan["kind"] in ("labels", "mask"):
                 return skeletonize(frame, method, **common)
-            return skeletonize(frame, method, threshold=threshold, normalize=kind == "rescaled", **common)
+            return skeletonize(frame, method, threshold=threshold, normalize=plan["kind"] == "rescaled", **common)
 
-        return {
+        plan = {
             "work": lambda progress: self._over_frames(data, compute, progress),
+            "compute": compute,
+            "name": f"{layer.name} {method} skeleton" + _filled_suffix(fill_holes),
             "description": f"{method} skeleton of '{layer.name}'",
             "kind": kind,
             "range": values,
             "settings": {"method": method, "per_slice": per_slice, "threshold": threshold, "fill_holes": fill_holes,
                          "spacing": spacing},
         }
+        return plan
 
     def _show(self, layer, plan, result):
         out, _ = result
         method = plan["settings"]["method"]
         data = out if plan["kind"] == "labels" else out.astype(np.uint8)
         colour = METHOD_COLOURS.get(method, METHOD_COLOURS["lee"])
-        name = f"{layer.name} {method} skeleton" + _filled_suffix(plan)
+        name = plan["name"]
         (skel,), _ = self._add([(data, {"name": name, "kind": "labels",
                                         "source": layer, "settings": plan["settings"],
                                         "blending": "translucent_no_depth", "opacity": 0.9,
