@@ -29,14 +29,26 @@ the edge as the in-memory thinning does (background beyond).  Label images
 thin each label alone, as in memory.  :func:`topological_by_chunks` keeps
 the volume between passes in memory (``persist``, for a dask array that
 fits); :func:`thin_store` keeps it in two Zarr arrays (bounded memory: a
-chunk and its halo per task) and sweeps again only the chunks whose halo saw
-a change in the last pass (a sweep is a function of the volume as it
-stands: a chunk whose surroundings did not change cannot change either).
+task region and its halo per task), sweeps again only the regions whose halo
+saw a change in the last pass (a sweep is a function of the volume as it
+stands: a region whose surroundings did not change cannot change either),
+and saves its state after every phase (resumable).
 
-Not chunked yet (refused with one line): the spur pruning (``spurs="keep"``
-is required: pruning walks terminal branches of any length), thinning in
-physical space (an anisotropic ``spacing``: its gate needs the exact
-distance transform), ``fill_holes`` and ``per_slice``.
+**Physical space** (an anisotropic ``spacing``): sweep ``t`` deletes only
+voxels whose gate (:mod:`._depth`) is at most ``t``.  The gate is a function
+of the input alone, computed exactly region by region
+(:mod:`._chunked_gate`), and each pass passes its sweep number to the
+engine.  A sweep that changes nothing may still hold voxels back; so a
+region that held some is swept again even if nothing around it changed, and
+the thinning stops when a pass changes nothing and holds nothing back —
+where the in-memory thinning stops.  (The persisted path tests whether any
+foreground voxel's gate still exceeds the sweep instead: the extra sweeps
+this allows change nothing, as their candidates are the last sweep's.)
+
+**Then** ``spurs="prune"`` prunes from the sparse skeleton
+(:mod:`._chunked_prune`), and ``fill_holes`` fills first
+(:mod:`._chunked_fill`), both exact.  Not chunked (refused with one line):
+``per_slice``.
 """
 
 from __future__ import annotations

@@ -7,15 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import (
-    _as_mask,
-    _check_same_shape,
-    _check_spacing,
-    _check_tolerance,
-    _harmonic,
-    _JSONFields,
-    _ratio,
-)
+from ._checks import _as_mask, _check_same_shape, _check_spacing, _check_tolerance, _JSONFields
+from ._comparison_fields import SPARSE_SLICE_VOXELS, comparison_fields  # noqa: F401 (SPARSE_SLICE_VOXELS: API)
 from ._distance import _matched, _skeleton_length
 from ._thinness import THICK_FRACTION, _warn_if_thick, interior_fraction  # noqa: F401
 from ._topology import _betti
@@ -156,9 +149,6 @@ class SkeletonComparison(_JSONFields):
         return valid[order][: int(k)].astype(np.intp)
 
 
-
-#: Slices with fewer voxels than this (both skeletons together) are "sparse": see ``per_slice``.
-SPARSE_SLICE_VOXELS = 5
 
 #: Default matching distance, in voxels (or in multiples of the largest spacing).
 DEFAULT_TOLERANCE_VOXELS = 1.5
@@ -349,66 +339,9 @@ def compare(
     matched_ref = _matched(ref_coords, cand_coords, cand, spacing_t, tol)
     matched_cand = _matched(cand_coords, ref_coords, ref, spacing_t, tol)
 
-    n_slices = ref.shape[0]
-
-    def per_slice_count(coords, weights=None):
-        if coords.shape[0] == 0:
-            return np.zeros(n_slices, dtype=np.int64)
-        counts = np.bincount(coords[:, 0], weights=weights, minlength=n_slices)
-        return counts.astype(np.int64)
-
-    both = ref & cand
-    s_n_ref = per_slice_count(ref_coords)
-    s_n_cand = per_slice_count(cand_coords)
-    s_n_both = both.reshape(n_slices, -1).sum(axis=1, dtype=np.int64)
-    s_m_ref = per_slice_count(ref_coords, matched_ref)
-    s_m_cand = per_slice_count(cand_coords, matched_cand)
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s_prec = np.where(s_n_cand > 0, s_m_cand / np.maximum(s_n_cand, 1), 1.0)
-        s_rec = np.where(s_n_ref > 0, s_m_ref / np.maximum(s_n_ref, 1), 1.0)
-        denom = s_prec + s_rec
-        safe = np.where(denom > 0, denom, 1.0)
-        s_f1 = np.where(denom > 0, 2 * s_prec * s_rec / safe, 0.0)
-    agreement = np.where((s_n_ref + s_n_cand) > 0, s_f1, np.nan)
-
-    n_ref = int(ref_coords.shape[0])
-    n_cand = int(cand_coords.shape[0])
-    m_ref = int(np.count_nonzero(matched_ref))
-    m_cand = int(np.count_nonzero(matched_cand))
-    precision = _ratio(m_cand, n_cand)
-    recall = _ratio(m_ref, n_ref)
-
-    return SkeletonComparison(
-        shape=tuple(int(s) for s in ref.shape),
-        spacing=spacing_t,
-        tolerance=tol,
-        units="voxels" if spacing_t is None else "physical",
-        unit="voxels" if spacing_t is None else (unit_name(unit) or "spacing units"),
-        masked=mask is not None,
-        betti_reference=_betti(ref),
-        betti_candidate=_betti(cand),
-        n_reference=n_ref,
-        n_candidate=n_cand,
-        n_both=int(s_n_both.sum()),
-        matched_reference=m_ref,
-        matched_candidate=m_cand,
-        precision=float(precision),
-        recall=float(recall),
-        f1=float(_harmonic(precision, recall)),
-        length_reference=_skeleton_length(ref, spacing_t),
-        length_candidate=_skeleton_length(cand, spacing_t),
-        per_slice={
-            "n_reference": s_n_ref,
-            "n_candidate": s_n_cand,
-            "n_both": s_n_both,
-            "matched_reference": s_m_ref,
-            "matched_candidate": s_m_cand,
-            "precision": s_prec.astype(float),
-            "recall": s_rec.astype(float),
-            "f1": s_f1.astype(float),
-            "agreement": agreement.astype(float),
-            "sparse": (s_n_ref + s_n_cand > 0) & (s_n_ref + s_n_cand < SPARSE_SLICE_VOXELS),
-        },
-    )
-
+    n_both = (ref & cand).reshape(ref.shape[0], -1).sum(axis=1, dtype=np.int64)
+    return SkeletonComparison(**comparison_fields(
+        shape=tuple(int(s) for s in ref.shape), spacing=spacing_t, tolerance=tol, unit=unit_name(unit),
+        masked=mask is not None, ref=ref_coords, cand=cand_coords, matched_ref=matched_ref,
+        matched_cand=matched_cand, n_both=n_both, betti=(_betti(ref), _betti(cand)),
+        lengths=(_skeleton_length(ref, spacing_t), _skeleton_length(cand, spacing_t))))

@@ -18,17 +18,16 @@ graph reference (its tree measures need the candidate's graph in memory).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from scipy.spatial import cKDTree
 
 from .._sparse import chunk_bounds, is_lazy, key_offset, keys, member, sample_at, skeleton_coords
 from .._sparse import interior_fraction as _interior
 from ._checks import _check_spacing, _check_tolerance, _harmonic, _ratio
-from ._distance import _TOLERANCE_RTOL, _neighbour_offsets
+from ._comparison_fields import comparison_fields
+from ._distance import _TOLERANCE_RTOL, _edge_length
 from ._sparse_betti import betti_from_coords
-from ._thinness import THICK_FRACTION
+from ._thinness import _warn_thick_fraction
 
 
 def _shape_of(array, name: str) -> tuple[int, ...]:
@@ -56,44 +55,13 @@ def _inside_mask(mask, coords: np.ndarray, name: str = "mask") -> np.ndarray:
     return values != 0
 
 
-def _warn_if_thick(coords: np.ndarray, shape, name: str) -> None:
-    fraction = _interior(coords, shape)
-    if fraction > THICK_FRACTION:
-        warnings.warn(
-            f"the {name} does not look like a skeleton: {fraction:.0%} of its voxels are interior "
-            "(a skeleton has almost none); it looks like a mask or a thresholded probability map, "
-            "so precision, recall and lengths mean little — skeletonize it first",
-            UserWarning,
-            stacklevel=4,
-        )
-
-
 def length_from_coords(coords: np.ndarray, shape, spacing) -> float:
     """``_skeleton_length`` of the array with these voxels: the same edges, summed in the same order."""
     ndim = len(shape)
     if coords.shape[0] < 2:
         return 0.0
     k = keys(coords, shape)
-    sp = np.ones(ndim) if spacing is None else np.asarray(spacing, dtype=float)
-    offsets = _neighbour_offsets(ndim)
-    length_of = {o: float(np.sqrt(np.sum((np.array(o) * sp) ** 2))) for o in offsets}
-    step = {o: key_offset(o, shape) for o in offsets}
-    offset_set = set(offsets)
-    total = 0.0
-    for o in offsets:
-        if o <= tuple(0 for _ in o):
-            continue
-        src = k[member(k, k + step[o])[0]]
-        if src.size == 0:
-            continue
-        lo = length_of[o]
-        redundant = np.zeros(src.size, dtype=bool)
-        for a in offsets:
-            b = tuple(oi - ai for oi, ai in zip(o, a))
-            if b in offset_set and length_of[a] < lo and length_of[b] < lo:
-                redundant |= member(k, src + step[a])[0]
-        total += lo * int(np.count_nonzero(~redundant))
-    return float(total)
+    return _edge_length(k, ndim, spacing, lambda o: key_offset(o, shape), lambda q: member(k, q)[0])
 
 
 def _matched(query: np.ndarray, target: np.ndarray, spacing, tolerance: float) -> np.ndarray:
@@ -118,7 +86,7 @@ def _bounds(*arrays):
 def compare_lazy(reference, candidate, *, mask=None, spacing=None, tolerance=None, unit=None,
                  swc_scale=None, swc_origin=None):
     """:func:`compare` for dask/zarr skeletons (and mask); the same result, from the coordinates."""
-    from ._compare import SPARSE_SLICE_VOXELS, SkeletonComparison, default_tolerance, unit_name
+    from ._compare import SkeletonComparison, default_tolerance, unit_name
     from ._swc_compare import is_tree_reference
 
     if is_tree_reference(reference):
@@ -141,67 +109,20 @@ def compare_lazy(reference, candidate, *, mask=None, spacing=None, tolerance=Non
     if mask is not None:
         ref = ref[_inside_mask(mask, ref)]
         cand = cand[_inside_mask(mask, cand)]
-    _warn_if_thick(ref, shape, "reference")
-    _warn_if_thick(cand, shape, "candidate")
+    for name, coords in (("reference", ref), ("candidate", cand)):
+        _warn_thick_fraction(_interior(coords, shape), name, stacklevel=4)
 
     matched_ref = _matched(ref, cand, spacing_t, tol)
     matched_cand = _matched(cand, ref, spacing_t, tol)
-    n_slices = shape[0]
-
-    def per_slice_count(coords, weights=None):
-        if coords.shape[0] == 0:
-            return np.zeros(n_slices, dtype=np.int64)
-        return np.bincount(coords[:, 0], weights=weights, minlength=n_slices).astype(np.int64)
-
     both = np.intersect1d(keys(ref, shape), keys(cand, shape), assume_unique=True)
-    s_n_both = (np.bincount(np.unravel_index(both, tuple(n + 2 for n in shape))[0] - 1, minlength=n_slices)
-                .astype(np.int64) if both.size else np.zeros(n_slices, np.int64))
-    s_n_ref, s_n_cand = per_slice_count(ref), per_slice_count(cand)
-    s_m_ref, s_m_cand = per_slice_count(ref, matched_ref), per_slice_count(cand, matched_cand)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s_prec = np.where(s_n_cand > 0, s_m_cand / np.maximum(s_n_cand, 1), 1.0)
-        s_rec = np.where(s_n_ref > 0, s_m_ref / np.maximum(s_n_ref, 1), 1.0)
-        denom = s_prec + s_rec
-        safe = np.where(denom > 0, denom, 1.0)
-        s_f1 = np.where(denom > 0, 2 * s_prec * s_rec / safe, 0.0)
-    agreement = np.where((s_n_ref + s_n_cand) > 0, s_f1, np.nan)
-
-    n_ref, n_cand = int(ref.shape[0]), int(cand.shape[0])
-    m_ref, m_cand = int(np.count_nonzero(matched_ref)), int(np.count_nonzero(matched_cand))
-    precision, recall = _ratio(m_cand, n_cand), _ratio(m_ref, n_ref)
+    n_both = (np.bincount(np.unravel_index(both, tuple(n + 2 for n in shape))[0] - 1, minlength=shape[0])
+              .astype(np.int64) if both.size else np.zeros(shape[0], np.int64))
     bounds = _bounds(reference, candidate, mask)
-    return SkeletonComparison(
-        shape=shape,
-        spacing=spacing_t,
-        tolerance=tol,
-        units="voxels" if spacing_t is None else "physical",
-        unit="voxels" if spacing_t is None else (unit_name(unit) or "spacing units"),
-        masked=mask is not None,
-        betti_reference=betti_from_coords(ref, shape, bounds),
-        betti_candidate=betti_from_coords(cand, shape, bounds),
-        n_reference=n_ref,
-        n_candidate=n_cand,
-        n_both=int(s_n_both.sum()),
-        matched_reference=m_ref,
-        matched_candidate=m_cand,
-        precision=float(precision),
-        recall=float(recall),
-        f1=float(_harmonic(precision, recall)),
-        length_reference=length_from_coords(ref, shape, spacing_t),
-        length_candidate=length_from_coords(cand, shape, spacing_t),
-        per_slice={
-            "n_reference": s_n_ref,
-            "n_candidate": s_n_cand,
-            "n_both": s_n_both,
-            "matched_reference": s_m_ref,
-            "matched_candidate": s_m_cand,
-            "precision": s_prec.astype(float),
-            "recall": s_rec.astype(float),
-            "f1": s_f1.astype(float),
-            "agreement": agreement.astype(float),
-            "sparse": (s_n_ref + s_n_cand > 0) & (s_n_ref + s_n_cand < SPARSE_SLICE_VOXELS),
-        },
-    )
+    return SkeletonComparison(**comparison_fields(
+        shape=shape, spacing=spacing_t, tolerance=tol, unit=unit_name(unit), masked=mask is not None,
+        ref=ref, cand=cand, matched_ref=matched_ref, matched_cand=matched_cand, n_both=n_both,
+        betti=(betti_from_coords(ref, shape, bounds), betti_from_coords(cand, shape, bounds)),
+        lengths=(length_from_coords(ref, shape, spacing_t), length_from_coords(cand, shape, spacing_t))))
 
 
 def cldice_lazy(prediction, target, *, prediction_skeleton=None, target_skeleton=None):

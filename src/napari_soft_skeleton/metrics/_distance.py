@@ -45,18 +45,28 @@ def _skeleton_length(skel: np.ndarray, spacing: tuple[float, ...] | None) -> flo
     if points.size < 2:
         return 0.0
     strides = np.array(padded.strides) // padded.itemsize
-    sp = np.ones(ndim) if spacing is None else np.asarray(spacing, dtype=float)
+    return _edge_length(points, ndim, spacing, lambda o: int(np.dot(o, strides)), flat.__getitem__)
 
+
+def _edge_length(points: np.ndarray, ndim: int, spacing, step, present) -> float:
+    """The edge sum of :func:`_skeleton_length` over voxels given by integer keys.
+
+    ``points`` are the voxels' keys (flat indices), ``step(offset)`` the key
+    difference of a neighbour offset, and ``present(keys)`` tells which keys
+    are voxels: a flat mask look-up here, a sorted-key search for the
+    coordinates of a lazy skeleton (``_compare_lazy.length_from_coords``).
+    """
+    sp = np.ones(ndim) if spacing is None else np.asarray(spacing, dtype=float)
     offsets = _neighbour_offsets(ndim)
     length_of = {o: float(np.sqrt(np.sum((np.array(o) * sp) ** 2))) for o in offsets}
-    flat_of = {o: int(np.dot(o, strides)) for o in offsets}
+    flat_of = {o: step(o) for o in offsets}
     offset_set = set(offsets)
 
     total = 0.0
     for o in offsets:
         if o <= tuple(0 for _ in o):  # keep one of each +/- pair
             continue
-        src = points[flat[points + flat_of[o]]]
+        src = points[present(points + flat_of[o])]
         if src.size == 0:
             continue
         lo = length_of[o]
@@ -66,7 +76,7 @@ def _skeleton_length(skel: np.ndarray, spacing: tuple[float, ...] | None) -> flo
             if b not in offset_set:
                 continue
             if length_of[a] < lo and length_of[b] < lo:
-                redundant |= flat[src + flat_of[a]]
+                redundant |= present(src + flat_of[a])
         total += lo * int(np.count_nonzero(~redundant))
     return float(total)
 

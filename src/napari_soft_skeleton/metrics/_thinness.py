@@ -35,12 +35,16 @@ def interior_fraction(mask) -> float:
 
 
 def _warn_if_thick(skel: np.ndarray, name: str) -> None:
-    fraction = interior_fraction(skel)
+    _warn_thick_fraction(interior_fraction(skel), name, stacklevel=4)
+
+
+def _warn_thick_fraction(fraction: float, name: str, stacklevel: int) -> None:
+    """Warn when ``fraction`` (:func:`interior_fraction`) says the input ``name`` is not a skeleton."""
     if fraction > THICK_FRACTION:
         warnings.warn(
             f"the {name} does not look like a skeleton: {fraction:.0%} of its voxels are interior "
             "(a skeleton has almost none); it looks like a mask or a thresholded probability map, "
             "so precision, recall and lengths mean little — skeletonize it first",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
