@@ -65,18 +65,18 @@ HALO = 54
 STATE_FILE = "thin-state.json"
 
 
-def _even_chunks(chunks: tuple[int, ...]) -> tuple[int, ...]:
-    """Chunk lengths along one axis with every boundary at an even coordinate (the last chunk takes the rest)."""
+def _even_chunks(chunks: tuple[int, ...], minimum: int = 0) -> tuple[int, ...]:
+    """Chunk lengths along one axis with every boundary at an even coordinate (the last chunk takes the rest),
+    none shorter than ``minimum`` unless the axis is: ``map_overlap`` would otherwise rechunk an array whose
+    chunks are shorter than its halo, at boundaries of its own choosing (odd ones too)."""
     total = sum(chunks)
-    out, start = [], 0
+    out, start, stop = [], 0, 0
     for c in chunks[:-1]:
-        stop = start + c
-        stop += stop % 2
-        if stop >= total:
-            break
-        if stop > start:
-            out.append(stop - start)
-            start = stop
+        stop += c
+        cut = stop + stop % 2
+        if cut - start >= max(minimum, 1) and total - cut >= minimum and cut < total:
+            out.append(cut - start)
+            start = cut
     out.append(total - start)
     return tuple(out)
 
@@ -158,8 +158,8 @@ def topological_by_chunks(arr, *, threshold, per_slice: bool, spurs: str, spacin
 
         arr, absorbed = fill_dask(arr.persist())
         warn_absorbed(absorbed, stacklevel=4)
-    arr = arr.rechunk(tuple(_even_chunks(c) for c in arr.chunks)).persist()
     depth = {axis: min(HALO, n - n % 2) for axis, n in enumerate(arr.shape)}
+    arr = arr.rechunk(tuple(_even_chunks(c, depth[axis]) for axis, c in enumerate(arr.chunks))).persist()
     gate = _dask_gate(arr, spacing) if spacing is not None and is_anisotropic(tuple(spacing)) else None
     current = arr
     sweeps = 0
