@@ -136,6 +136,7 @@ def test_cli_streams_a_zarr_volume_into_an_ome_zarr_with_its_calibration(tmp_pat
     (["--iterations", "2", "--keep-spurs"], "--keep-spurs applies to --method topological"),
     (["--iterations", "2", "--fill-holes", "--per-slice"], "--fill-holes with --per-slice cannot stream"),
     (["--method", "topological", "--per-slice"], "--per-slice cannot stream"),
+    (["--method", "topological", "--workers", "2", "--memory-limit", "300MB"], "a worker process needs 500 MB"),
 ])
 def test_cli_refuses_what_does_not_stream_in_one_line(tmp_path, capsys, extra, message):
     from napari_soft_skeleton.cli import main

@@ -32,6 +32,10 @@ from ._calibration import flush_notes, spacing_text
 from ._common import EXIT_OK, ProgressBar, check_output, format_shape, isatty, read_image, writing
 
 
+#: The least memory a --workers process is given (it holds Python, NumPy, torch and a task or two).
+MIN_WORKER_MEMORY = 500 * 10**6
+
+
 def streams(args: argparse.Namespace) -> bool:
     """Does this run stream (a Zarr store in, a Zarr store out)?"""
     return (match_extension(args.input, ZARR_EXTENSIONS) is not None
@@ -56,9 +60,15 @@ def _cluster(args: argparse.Namespace):
         with client:
             yield client
         return
-    limit = "auto" if args.memory_limit is None else max(args.memory_limit // args.workers, 64 * 10**6)
+    limit = "auto" if args.memory_limit is None else args.memory_limit // args.workers
+    if limit != "auto" and limit < MIN_WORKER_MEMORY:
+        raise InputError(f"--memory-limit {args.memory_limit / 1e6:.0f}MB gives each of the {args.workers} workers "
+                         f"{limit / 1e6:.0f} MB; a worker process needs {MIN_WORKER_MEMORY / 1e6:.0f} MB at least "
+                         "(Python with NumPy and torch): raise the limit or start fewer workers")
+    import logging
+
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      memory_limit=limit) \
+                      memory_limit=limit, silence_logs=logging.ERROR) \
             as cluster, Client(cluster) as client:
         yield client
 
