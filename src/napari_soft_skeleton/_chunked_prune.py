@@ -81,6 +81,17 @@ def _unsigned(block: np.ndarray) -> np.ndarray:
     return block.reshape(-1).view(np.dtype(f"u{block.dtype.itemsize}"))
 
 
+def _search_region(read, start, stop, coords, reach, tpos, tlen):
+    """:func:`._spurs._depth` of the voxels ``coords`` in the region ``start:stop`` (grown by the table's reach)."""
+    block = read(tuple(slice(a, b) for a, b in zip(start, stop)))
+    bshape = np.array(block.shape, np.int64)
+    local = np.ravel_multi_index(tuple((coords - start + 1).T), tuple(bshape + 2)).astype(np.int64)
+    dl, kl = np.empty(len(coords)), np.empty(len(coords), np.uint8)
+    _depth(_unsigned(block), bshape, local, bshape + 2, 0, tpos, tpos @ _c_strides(bshape), tlen,
+           np.ascontiguousarray(reach), dl, kl)
+    return dl, kl
+
+
 class StoreDistances(_Distances):
     """:class:`._spurs._Distances` over a volume read region by region (``read(region)``): what was
     thinned (a mask or label image) of ``shape``, read per chunk of ``chunks`` grown by the search radius."""
@@ -92,18 +103,19 @@ class StoreDistances(_Distances):
         self._setup(self.vshape + 2, 0, spacing)
 
     def _search(self, points, reach, tpos, tlen):
+        """The regions' searches run as dask tasks (threads, or the active cluster's workers)."""
+        import dask
+
         dist, kind = np.empty(len(points)), np.empty(len(points), np.uint8)
         coords = np.stack(np.unravel_index(points, tuple(self.pshape)), 1) - 1
         grow = np.abs(tpos).max(0) if len(tpos) else np.zeros(len(self.vshape), np.int64)
-        for key, rows in _by_chunk(coords, self.chunks):
+        groups = list(_by_chunk(coords, self.chunks))
+        tasks = []
+        for key, rows in groups:
             start = np.maximum(key * self.chunks - grow, 0)
             stop = np.minimum((key + 1) * np.asarray(self.chunks) + grow, self.vshape)
-            block = self.read(tuple(slice(a, b) for a, b in zip(start, stop)))
-            bshape = np.array(block.shape, np.int64)
-            local = np.ravel_multi_index(tuple((coords[rows] - start + 1).T), tuple(bshape + 2)).astype(np.int64)
-            dl, kl = np.empty(len(rows)), np.empty(len(rows), np.uint8)
-            _depth(_unsigned(block), bshape, local, bshape + 2, 0, tpos, tpos @ _c_strides(bshape), tlen,
-                   np.ascontiguousarray(reach[rows]), dl, kl)
+            tasks.append(dask.delayed(_search_region)(self.read, start, stop, coords[rows], reach[rows], tpos, tlen))
+        for (_, rows), (dl, kl) in zip(groups, dask.compute(*tasks)):
             dist[rows], kind[rows] = dl, kl
         return dist, kind
 
