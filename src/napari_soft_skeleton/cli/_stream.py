@@ -137,12 +137,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     seconds = time.perf_counter() - start
-    stored = da.from_zarr(str(args.output), component="0")
-    count = int(da.count_nonzero(stored).compute())
-    if count == 0:
-        warnings.warn(f"the skeleton is empty: '{args.input}' has no foreground above the threshold", stacklevel=1)
-    flush_notes()
-    where = f", spacing {spacing_text(spacing, volume.unit, stored.ndim)}" if spacing is not None else ""
+    stored, count, where = _written(args, volume, f"'{args.input}' has no foreground above the threshold")
     what = "nonzero voxels (soft values)" if stored.dtype.kind == "f" else "skeleton voxels"
     chunks = stored.npartitions
     resumed = f" ({chunks - computed} were done before: resumed)" if computed < chunks else ""
@@ -190,18 +185,28 @@ def _topological(args: argparse.Namespace, volume, source, *, as_mask: bool, thr
 
     warn_absorbed(stats["absorbed"], stacklevel=1)
     seconds = time.perf_counter() - start
-    stored = da.from_zarr(str(args.output), component="0")
-    count = int(da.count_nonzero(stored).compute())
-    if count == 0:
-        warnings.warn(f"the skeleton is empty: '{args.input}' has no foreground", stacklevel=1)
-    flush_notes()
-    where = f", spacing {spacing_text(spacing, volume.unit, stored.ndim)}" if spacing is not None else ""
+    stored, count, where = _written(args, volume, f"'{args.input}' has no foreground")
     resumed = f" ({stats['chunks'] - stats['written']} were done before: resumed)" \
         if stats["written"] < stats["chunks"] else ""
     pruned = f", {stats['pruned']} spur voxels pruned" if not args.keep_spurs else ", spurs kept"
     print(f"{args.output}: shape {format_shape(stored.shape)} {stored.dtype}{where}, {count} skeleton voxels, "
           f"{stats['sweeps']} sweeps{pruned}, {stats['chunks']} chunks{resumed}, {seconds:.2f} s")
     return EXIT_OK
+
+
+def _written(args: argparse.Namespace, volume, empty: str):
+    """``(stored, count, where)``: the output's level 0 (a dask array), its nonzero voxels (a warning that the
+    skeleton is empty, and why: ``empty``, when none) and its spacing for the summary line."""
+    import dask.array as da
+
+    stored = da.from_zarr(str(args.output), component="0")
+    count = int(da.count_nonzero(stored).compute())
+    if count == 0:
+        warnings.warn(f"the skeleton is empty: {empty}", stacklevel=2)
+    flush_notes()
+    spacing = volume.spacing
+    where = f", spacing {spacing_text(spacing, volume.unit, stored.ndim)}" if spacing is not None else ""
+    return stored, count, where
 
 
 def _zarr_array(data):
