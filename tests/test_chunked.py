@@ -184,17 +184,6 @@ def test_topological_2d_zarr_float_map_and_a_halo_too_small(monkeypatch):
     assert (skeletonize(store, "topological", threshold=0.5, spurs="keep").compute() != expected).any()
 
 
-def test_even_chunks_put_every_block_on_an_even_coordinate():
-    from napari_soft_skeleton._chunked_thin import _even_chunks
-
-    for chunks in ((37, 41, 43), (1,) * 9, (5, 5, 5, 2), (8,), (3, 4), (64, 49), (100, 13), (7,) * 30):
-        for minimum in (0, 54):
-            even = _even_chunks(chunks, minimum)
-            assert sum(even) == sum(chunks)
-            assert all(b % 2 == 0 for b in np.cumsum(even)[:-1])
-            assert len(even) == 1 or min(even) >= minimum  # (else map_overlap rechunks at odd places)
-
-
 def test_topological_on_a_real_neuron_with_a_last_chunk_thinner_than_the_halo():
     # found on the hemibrain glomerulus (113 slices): chunks of 64 left a last chunk of 49 < 54, which dask
     # rechunked at an odd boundary; 7 voxels differed

@@ -25,9 +25,9 @@ value depends on:
 * **topological**: one exact sweep per pass, with the physical gate, the
   spur pruning and ``fill_holes`` done chunk by chunk too
   (:mod:`._chunked_thin`, :mod:`._chunked_gate`, :mod:`._chunked_prune`,
-  :mod:`._chunked_fill`); the passes are kept in memory (persisted) —
-  for bounded memory, the command line's streaming keeps them in Zarr
-  stores (:mod:`._streaming_thin`).
+  :mod:`._chunked_fill`); the passes go through Zarr stores in a
+  temporary directory (bounded memory), and the dask array returned reads
+  the skeleton from there (kept until the process exits).
 * **fill_holes** (masks and label images): filled first, exactly
   (:mod:`._chunked_fill`), with the in-memory warning.
 * **Lee / Zhang**: scikit-image thins the whole volume at once, which no
@@ -143,7 +143,7 @@ def skeletonize_lazy(data: Any, method: str, *, iterations, threshold, per_slice
         from ._chunked_fill import fill_dask
         from ._fill import warn_absorbed
 
-        arr, absorbed = fill_dask(arr.persist())
+        arr, absorbed = fill_dask(arr)
         warn_absorbed(absorbed, stacklevel=3)
     if iterations == "auto":  # a first pass over the chunks finds the in-memory count (_chunked_auto.py)
         from ._chunked_auto import auto_iterations

@@ -20,19 +20,23 @@ in-memory thinning stops too.  A pass is exact when:
   is the bound.)
 * **the subfields are the in-memory ones**: a voxel's subfield is the
   parity of its coordinates, counted from the block the engine is given; a
-  block that starts at an odd coordinate flips it.  Every chunk but the last
-  along an axis is therefore made even in length, and the halo is even, so
-  every block starts at an even coordinate of the volume.
+  block that starts at an odd coordinate flips it.  Every task region but
+  the last along an axis is therefore even in length, and the halo is even,
+  so every block starts at an even coordinate of the volume.  (Found on a
+  real neuron: a dask ``map_overlap`` version of this, whose last chunk was
+  shorter than the halo, was rechunked by dask at an odd boundary.)
 
-Edges of the volume get no halo (``boundary="none"``), so blocks there see
-the edge as the in-memory thinning does (background beyond).  Label images
-thin each label alone, as in memory.  :func:`topological_by_chunks` keeps
-the volume between passes in memory (``persist``, for a dask array that
-fits); :func:`thin_store` keeps it in two Zarr arrays (bounded memory: a
-task region and its halo per task), sweeps again only the regions whose halo
-saw a change in the last pass (a sweep is a function of the volume as it
-stands: a region whose surroundings did not change cannot change either),
-and saves its state after every phase (resumable).
+Edges of the volume get no halo (the block is clipped there), so blocks
+there see the edge as the in-memory thinning does (background beyond).
+Label images thin each label alone, as in memory.  :func:`thin_store` keeps
+the volume in two Zarr arrays (bounded memory: a task region and its halo
+per task), reading each block's halo straight from the store, sweeps again
+only the regions whose halo saw a change in the last pass (a sweep is a
+function of the volume as it stands: a region whose surroundings did not
+change cannot change either), and saves its state after every phase
+(resumable).  :func:`topological_by_chunks` (the library's dask/zarr path)
+runs it in a temporary directory; the command line's streaming
+(:mod:`._streaming_thin`) in the output's ``.partial`` directory.
 
 **Physical space** (an anisotropic ``spacing``): sweep ``t`` deletes only
 voxels whose gate (:mod:`._depth`) is at most ``t``.  The gate is a function
@@ -41,9 +45,7 @@ of the input alone, computed exactly region by region
 engine.  A sweep that changes nothing may still hold voxels back; so a
 region that held some is swept again even if nothing around it changed, and
 the thinning stops when a pass changes nothing and holds nothing back —
-where the in-memory thinning stops.  (The persisted path tests whether any
-foreground voxel's gate still exceeds the sweep instead: the extra sweeps
-this allows change nothing, as their candidates are the last sweep's.)
+where the in-memory thinning stops.
 
 **Then** ``spurs="prune"`` prunes from the sparse skeleton
 (:mod:`._chunked_prune`), and ``fill_holes`` fills first
@@ -63,22 +65,6 @@ import numpy as np
 HALO = 54
 #: Where :func:`thin_store` keeps its state (resumable).
 STATE_FILE = "thin-state.json"
-
-
-def _even_chunks(chunks: tuple[int, ...], minimum: int = 0) -> tuple[int, ...]:
-    """Chunk lengths along one axis with every boundary at an even coordinate (the last chunk takes the rest),
-    none shorter than ``minimum`` unless the axis is: ``map_overlap`` would otherwise rechunk an array whose
-    chunks are shorter than its halo, at boundaries of its own choosing (odd ones too)."""
-    total = sum(chunks)
-    out, start, stop = [], 0, 0
-    for c in chunks[:-1]:
-        stop += c
-        cut = stop + stop % 2
-        if cut - start >= max(minimum, 1) and total - cut >= minimum and cut < total:
-            out.append(cut - start)
-            start = cut
-    out.append(total - start)
-    return tuple(out)
 
 
 def _one_sweep(block: np.ndarray, labels: bool, gate: np.ndarray | None = None, sweep_no: int = 1):
@@ -102,41 +88,33 @@ def _one_sweep(block: np.ndarray, labels: bool, gate: np.ndarray | None = None, 
     return (out != 0 if block.dtype == bool else out.astype(block.dtype, copy=True)), held
 
 
-def _sweep_block(block, gate=None, *, labels: bool, sweep_no: int):
-    return _one_sweep(block, labels, gate, sweep_no)[0]
+def _work_dir() -> Path:
+    """A temporary directory for one chunked thinning (dask's ``temporary-directory`` when set), removed when
+    the process exits: the result the returned dask array reads stays there until then."""
+    import atexit
+    import shutil
+    import tempfile
 
-
-def _dask_gate(arr, spacing):
-    """The physical gate of the persisted dask array ``arr`` (:mod:`._chunked_gate`), block by block."""
     import dask
-    import dask.array as da
 
-    from ._chunked_gate import region_gate
-
-    def read(region):
-        return np.asarray(arr[region].compute(scheduler="sync"))
-
-    def one(region):
-        return region_gate(read, region, arr.shape, spacing)
-
-    starts = [np.r_[0, np.cumsum(c)] for c in arr.chunks]
-    index = np.ndindex(*arr.numblocks)
-    blocks = {}
-    for i in index:
-        region = tuple(slice(int(st[k]), int(st[k + 1])) for st, k in zip(starts, i))
-        blocks[i] = da.from_delayed(dask.delayed(one)(region), tuple(r.stop - r.start for r in region), np.uint16)
-    nested = np.empty(arr.numblocks, object)
-    for i, b in blocks.items():
-        nested[i] = b
-    return da.block(nested.tolist()).persist()
+    work = Path(tempfile.mkdtemp(prefix="soft-skeleton-thin-", dir=dask.config.get("temporary-directory", None)))
+    atexit.register(shutil.rmtree, work, True)
+    return work
 
 
 def topological_by_chunks(arr, *, threshold, per_slice: bool, spurs: str, spacing, fill_holes: bool, progress=None):
     """The topological skeleton of the dask array ``arr`` (a mask, a label image or a float map with
-    ``threshold``), thinned one exact sweep per pass (module docstring); a persisted dask array."""
-    import dask.array as da
+    ``threshold``), thinned one exact sweep per pass over Zarr stores in a temporary directory
+    (:func:`thin_store`: bounded memory), pruned (:mod:`._chunked_prune`); a dask array over the result's
+    store (kept until the process exits; the work arrays are removed as soon as it is written)."""
+    import shutil
 
-    from ._depth import is_anisotropic
+    import dask
+    import dask.array as da
+    import zarr
+
+    from ._chunked_prune import gather, prune_gathered
+    from ._streaming_thin import STORE_EDGE, task_shape
 
     if per_slice:
         raise ValueError("per_slice is not chunked yet for the topological skeleton of a dask or zarr array "
@@ -147,8 +125,6 @@ def topological_by_chunks(arr, *, threshold, per_slice: bool, spurs: str, spacin
             raise ValueError("method='topological' needs a threshold to binarize a float map; got None")
         arr = arr > threshold
     elif kind == "i":
-        import dask
-
         if dask.compute(arr.min())[0] < 0:
             raise ValueError("label images must be non-negative integers (0 is background)")
     labels = arr.dtype != bool
@@ -156,56 +132,40 @@ def topological_by_chunks(arr, *, threshold, per_slice: bool, spurs: str, spacin
         from ._chunked_fill import fill_dask
         from ._fill import warn_absorbed
 
-        arr, absorbed = fill_dask(arr.persist())
+        arr, absorbed = fill_dask(arr)
         warn_absorbed(absorbed, stacklevel=4)
-    depth = {axis: min(HALO, n - n % 2) for axis, n in enumerate(arr.shape)}
-    arr = arr.rechunk(tuple(_even_chunks(c, depth[axis]) for axis, c in enumerate(arr.chunks))).persist()
-    gate = _dask_gate(arr, spacing) if spacing is not None and is_anisotropic(tuple(spacing)) else None
-    current = arr
-    sweeps = 0
-    while True:
-        sweeps += 1
-        inputs = (current,) if gate is None else (current, gate)
-        following = da.map_overlap(_sweep_block, *inputs, labels=labels, sweep_no=sweeps, depth=depth,
-                                   boundary="none", dtype=arr.dtype).persist()
-        changed = bool((following != current).any().compute())
-        # a sweep that changes nothing and finds no voxel held back by the gate is where the in-memory
-        # thinning stops; one that changes nothing while deep voxels remain may be followed by sweeps
-        # whose gate releases them (sweeps that release none change nothing either)
-        waiting = gate is not None and int(da.where(following != 0, gate, 0).max().compute()) > sweeps
-        if not changed and not waiting:
-            return following if spurs == "keep" else _prune_dask(following, arr, spacing)
-        current = following
-        if progress is not None:
-            progress(sweeps, sweeps + 1)
+    shape, out_dtype = tuple(arr.shape), arr.dtype
+    work = _work_dir()
+    task = task_shape(shape, 1 if not labels else arr.dtype.itemsize)
+    store_chunks = tuple(min(STORE_EDGE, t) for t in task)
+    values = zarr.open_array(str(work / "input"), mode="w", shape=shape, chunks=store_chunks,
+                             dtype=np.uint8 if not labels else arr.dtype)
+    da.store((arr.astype(np.uint8) if not labels else arr).rechunk(store_chunks), values, lock=False)
+    current = thin_store(values, work, labels=labels, task=task, store_chunks=store_chunks, spacing=spacing,
+                         progress=progress)
+    deleted = np.empty(0, np.int64)
+    if spurs == "prune":
+        skel, vals = gather(current.__getitem__, shape, store_chunks)
+        deleted = prune_gathered(skel, vals, values.__getitem__, shape, task, spacing, store_chunks)
+    result = zarr.open_array(str(work / "skeleton"), mode="w", shape=shape, chunks=store_chunks, dtype=out_dtype)
+    dask.compute(*[dask.delayed(_clear_chunk)(current, result, index, deleted, store_chunks)
+                   for index in itertools.product(*(range(-(-n // c)) for n, c in zip(shape, store_chunks)))])
+    for name in ("input", "current", "following", "gate", "fill", STATE_FILE):
+        shutil.rmtree(work / name, ignore_errors=True) if name != STATE_FILE else (work / name).unlink(True)
+    return da.from_zarr(result)
 
 
-def _prune_dask(skeleton, values, spacing=None):
-    """The spurs of the persisted dask skeleton ``skeleton`` of ``values`` pruned (:mod:`._chunked_prune`):
-    its coordinates gathered, pruned, and the deleted voxels cleared chunk by chunk."""
-    from ._chunked_prune import deleted_in, gather, prune_gathered
+def _clear_chunk(current, result, index, deleted, chunks) -> None:
+    """Chunk ``index`` of the thinned ``current`` less the ``deleted`` voxels (flat padded indices), into
+    ``result`` (bool for a mask, else the labels' type)."""
+    from ._chunked_prune import deleted_in
 
-    shape, chunks = skeleton.shape, tuple(c[0] for c in skeleton.chunks)
-
-    def read_skeleton(region):
-        return skeleton[region].compute()
-
-    def read_values(region):
-        return values[region].compute()
-
-    skel, vals = gather(read_skeleton, shape, chunks)
-    deleted = prune_gathered(skel, vals, read_values, shape, chunks, spacing)
-
-    def clear(block, block_info=None):
-        region = tuple(slice(a, b) for a, b in block_info[0]["array-location"])
-        where = deleted_in(region, deleted, shape)
-        if len(where[0]) == 0:
-            return block
-        block = block.copy()
+    region = _region(index, chunks, current.shape)
+    block = np.asarray(current[region])
+    where = deleted_in(region, deleted, current.shape)
+    if len(where[0]):
         block[where] = 0
-        return block
-
-    return skeleton.map_blocks(clear, dtype=skeleton.dtype).persist()
+    result[region] = block != 0 if result.dtype == bool else block.astype(result.dtype)
 
 
 # ---- the same thinning over Zarr stores, only where something changed --------------------------------
