@@ -63,7 +63,6 @@ a map looks like an intensity image (as in :mod:`._chunked`).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -125,9 +124,10 @@ def _merged(grid, edge: int):
 
 
 def _regions(grid):
-    bounds = [np.cumsum((0,) + tuple(c)) for c in grid]
-    for idx in itertools.product(*(range(len(c)) for c in grid)):
-        yield tuple(slice(int(b[i]), int(b[i + 1])) for b, i in zip(bounds, idx))
+    """The blocks of ``grid`` (chunk sizes per axis), in C order."""
+    from ._sparse import iter_chunks
+
+    return iter_chunks([np.cumsum((0,) + tuple(c)) for c in grid])
 
 
 class _Job:

@@ -25,18 +25,11 @@ in-memory one, voxel for voxel.  Memory: ~40 bytes per skeleton voxel
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 
 from ._spurs import _c_strides, _depth, _Distances
-
-
-def chunk_regions(shape, chunks):
-    """Every chunk's region (a tuple of slices), in C order of the chunk grid."""
-    grid = [range(0, n, c) for n, c in zip(shape, chunks)]
-    for start in itertools.product(*grid):
-        yield tuple(slice(s, min(s + c, n)) for s, c, n in zip(start, chunks, shape))
+from .io._zarr_region import chunk_regions
 
 
 def gather(read, shape, chunks, progress=None):
@@ -52,7 +45,7 @@ def gather(read, shape, chunks, progress=None):
         coords = tuple(w + r.start + 1 for w, r in zip(where, region))
         return np.ravel_multi_index(coords, pshape).astype(np.int64), block[where]
 
-    regions = list(chunk_regions(shape, chunks))
+    regions = chunk_regions(shape, chunks)
     parts = dask.compute(*[dask.delayed(one)(r) for r in regions])
     if not parts:
         return np.empty(0, np.int64), np.empty(0, np.uint8)
@@ -161,3 +154,13 @@ def deleted_in(region, deleted: np.ndarray, shape) -> tuple:
     for c, r in zip(coords, region):
         inside &= (c - 1 >= r.start) & (c - 1 < r.stop)
     return tuple(c[inside] - 1 - r.start for c, r in zip(coords, region))
+
+
+def pruned_block(skeleton, region, deleted: np.ndarray, dtype) -> np.ndarray:
+    """The thinned ``skeleton``'s (a Zarr array) ``region`` less the ``deleted`` voxels (flat padded indices),
+    as ``dtype``: bool for a mask, else the labels' type."""
+    block = np.asarray(skeleton[region])
+    where = deleted_in(region, deleted, skeleton.shape)
+    if len(where[0]):
+        block[where] = 0
+    return block != 0 if np.dtype(dtype) == bool else block.astype(dtype)

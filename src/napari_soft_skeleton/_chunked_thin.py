@@ -156,16 +156,11 @@ def topological_by_chunks(arr, *, threshold, per_slice: bool, spurs: str, spacin
 
 
 def _clear_chunk(current, result, index, deleted, chunks) -> None:
-    """Chunk ``index`` of the thinned ``current`` less the ``deleted`` voxels (flat padded indices), into
-    ``result`` (bool for a mask, else the labels' type)."""
-    from ._chunked_prune import deleted_in
+    """Chunk ``index`` of the thinned ``current`` less the ``deleted`` voxels, into ``result``."""
+    from ._chunked_prune import pruned_block
 
     region = _region(index, chunks, current.shape)
-    block = np.asarray(current[region])
-    where = deleted_in(region, deleted, current.shape)
-    if len(where[0]):
-        block[where] = 0
-    result[region] = block != 0 if result.dtype == bool else block.astype(result.dtype)
+    result[region] = pruned_block(current, region, deleted, result.dtype)
 
 
 # ---- the same thinning over Zarr stores, only where something changed --------------------------------

@@ -24,7 +24,6 @@ options or another input refuses to resume and names what differs.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import shutil
@@ -36,6 +35,7 @@ import numpy as np
 
 from .io._atomic import atomic_write, check_replaceable, replace_directory
 from .io._errors import InputError
+from .io._zarr_region import chunk_regions
 
 JOB_FILE = ".soft-skeleton-job.json"
 DONE_DIR = ".done"
@@ -48,12 +48,6 @@ def partial_path(output: str | os.PathLike) -> Path:
     return p.with_name(p.name + ".partial")
 
 
-def _regions(shape, chunks):
-    grid = [range(0, n, c) for n, c in zip(shape, chunks)]
-    for start in itertools.product(*grid):
-        yield tuple(slice(s, min(s + c, n)) for s, c, n in zip(start, chunks, shape))
-
-
 def _key(region) -> str:
     return ".".join(str(r.start) for r in region)
 
@@ -62,10 +56,9 @@ def _chunk_task(source, target, region, halo, params: dict, done_dir: str, shown
     """Skeletonize one chunk (its region of ``source`` with ``halo`` voxels around, clipped to the volume),
     write it into ``target`` and mark it done."""
     from ._chunked import soft_block
-    from .io._zarr import read_region
 
     outer = tuple(slice(max(r.start - h, 0), min(r.stop + h, n)) for r, h, n in zip(region, halo, source.shape))
-    block = _prepared(read_region(source, outer, shown), params)
+    block = _read(source, outer, params, shown)
     out = soft_block(block, iterations=params["iterations"], threshold=params["threshold"],
                      per_slice=params["per_slice"], device=params["device"])
     inner = tuple(slice(r.start - o.start, r.stop - o.start) for r, o in zip(region, outer))
@@ -91,7 +84,7 @@ def _prepared(block: np.ndarray, params: dict) -> np.ndarray:
     return block
 
 
-def _auto_count(source, params: dict) -> tuple[int, str | None]:
+def _auto_count(source, params: dict, shown: str = "the input") -> tuple[int, str | None]:
     """``iterations='auto'``: the in-memory count, from a first pass over ``source`` (:mod:`._chunked_auto`)
     whose tasks read their windows straight from the store, and the in-memory warning (or None)."""
     import dask
@@ -103,13 +96,16 @@ def _auto_count(source, params: dict) -> tuple[int, str | None]:
     arr = da.from_zarr(source).map_blocks(_prepared, params=params, dtype=dtype)
 
     def read(outer):
-        return dask.delayed(_read, pure=True)(source, outer, params)
+        return dask.delayed(_read, pure=True)(source, outer, params, shown)
 
     return auto_iterations(arr, threshold=params["threshold"], per_slice=params["per_slice"], read=read)
 
 
-def _read(source, outer, params: dict) -> np.ndarray:
-    return _prepared(np.asarray(source[outer]), params)
+def _read(source, region, params: dict, shown: str = "the input") -> np.ndarray:
+    """The input's ``region`` as the skeleton sees it (:func:`_prepared`); a damaged chunk is one line."""
+    from .io._zarr import read_region
+
+    return _prepared(read_region(source, region, shown), params)
 
 
 def _job(params: dict, source_path: str, shape, chunks) -> dict:
@@ -161,7 +157,7 @@ def skeletonize_store(source: Any, source_path: str, output: str | os.PathLike, 
 
     def create(path):
         if auto:  # (before the job file is written: it keeps the count for a resume)
-            job.update(zip(("auto_iterations", "auto_warning"), _auto_count(source, params)))
+            job.update(zip(("auto_iterations", "auto_warning"), _auto_count(source, params, source_path)))
         return create_ome_zarr(path, source.shape, out_dtype, spacing, unit, out.name.split(".")[0], chunks,
                                zarr_format=zarr_format)
 
@@ -180,17 +176,15 @@ def skeletonize_store(source: Any, source_path: str, output: str | os.PathLike, 
     if fill_holes:  # (the tasks then read the filled volume; a resume finds it done)
         from ._chunked_fill import fill_store
         from ._fill import warn_absorbed
-        from .io._zarr import read_region
-
         def read(region):
-            block = _prepared(read_region(source, region, source_path), params)
+            block = _read(source, region, params, source_path)
             return block.astype(np.uint8) if block.dtype == bool else block
 
         source, absorbed = fill_store(read, source.shape, chunks,
                                       partial / WORK_DIR / "fill", labels=not params["as_mask"])
         warn_absorbed(absorbed, stacklevel=2)
     halo = tuple(0 if per_slice and axis == 0 else soft_halo(iterations) for axis in range(source.ndim))
-    todo, total = chunks_to_do(target, done_dir, _regions(source.shape, chunks))
+    todo, total = chunks_to_do(target, done_dir, chunk_regions(source.shape, chunks))
     if progress is not None:
         progress(total - len(todo), total)
     tasks = [dask.delayed(_chunk_task, pure=False)(source, target, r, halo, params, str(done_dir), source_path)

@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from ._streaming import DONE_DIR, WORK_DIR, _job, _regions, chunks_to_do, finish, open_partial, partial_path
+from ._streaming import DONE_DIR, WORK_DIR, _job, chunks_to_do, finish, open_partial, partial_path
 from .io._atomic import atomic_write, check_replaceable
+from .io._zarr_region import chunk_regions
 
 DELETED_FILE = "deleted.npy"
 #: The work arrays' chunk edge (voxels): small, so that a task's halo costs little reading.
@@ -68,15 +69,11 @@ def _reader(source, shown: str, *, threshold, as_mask: bool):
     return read
 
 
-def _write_chunk(current, target, region, deleted, shape, done_dir: str) -> int:
-    from ._chunked_prune import deleted_in
+def _write_chunk(current, target, region, deleted, done_dir: str) -> int:
+    from ._chunked_prune import pruned_block
     from ._streaming import mark_done
 
-    block = np.asarray(current[region])
-    where = deleted_in(region, deleted, shape)
-    if len(where[0]):
-        block[where] = 0
-    target[region] = block.astype(target.dtype) if target.dtype != bool else block != 0
+    target[region] = pruned_block(current, region, deleted, target.dtype)
     mark_done(done_dir, region)
     return 1
 
@@ -144,10 +141,10 @@ def thin_to_store(source: Any, source_path: str, output: str | os.PathLike, *, t
     if phase is not None:
         phase("writing")
     done_dir = partial / DONE_DIR
-    todo, total = chunks_to_do(target, done_dir, _regions(shape, chunks))
+    todo, total = chunks_to_do(target, done_dir, chunk_regions(shape, chunks))
     if progress is not None:
         progress(total - len(todo), total)
-    tasks = [dask.delayed(_write_chunk, pure=False)(current, target, r, deleted, shape, str(done_dir))
+    tasks = [dask.delayed(_write_chunk, pure=False)(current, target, r, deleted, str(done_dir))
              for r in todo]
     compute_tasks(tasks, progress, total - len(todo), total)
     finish(out, partial, total, levels)

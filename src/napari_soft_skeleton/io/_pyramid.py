@@ -50,7 +50,6 @@ valid one-level image (its stray arrays are replaced by the next run).
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 from collections.abc import Callable
@@ -60,6 +59,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import InputError, display
+from ._zarr_region import chunk_regions
 from ._zarr import _attributes, _open, _scale, compute_tasks, create_level, put_multiscale, read_zarr
 from ._zarr_region import read_region
 
@@ -120,12 +120,6 @@ def _level_task(source: Any, target: Any, region: tuple[slice, ...], factors: tu
     above = tuple(slice(r.start * f, min(r.stop * f, n)) for r, f, n in zip(region, factors, source.shape))
     target[region] = downsample(read_region(source, above, shown), factors, method)
     return 1
-
-
-def _regions(shape: tuple[int, ...], chunks: tuple[int, ...]) -> list[tuple[slice, ...]]:
-    grid = [range(0, n, c) for n, c in zip(shape, chunks)]
-    return [tuple(slice(s, min(s + c, n)) for s, c, n in zip(start, chunks, shape))
-            for start in itertools.product(*grid)]
 
 
 def _translation(transforms: object, ndim: int) -> list[float]:
@@ -199,7 +193,7 @@ def add_levels(
     for step in steps:
         shapes.append(tuple(-(-n // f) for n, f in zip(shapes[-1], step)))
         chunks.append(tuple(min(c, n) for c, n in zip(base.chunks, shapes[-1])))
-    total = sum(len(_regions(s, c)) for s, c in zip(shapes[1:], chunks))
+    total = sum(len(chunk_regions(s, c)) for s, c in zip(shapes[1:], chunks))
     done = 0
     if progress is not None and total:
         progress(0, total)
@@ -209,7 +203,7 @@ def add_levels(
     for name, step, shape, chunk in zip(names, steps, shapes[1:], chunks):
         target = create_level(root, name, shape, base.dtype, chunk)
         tasks = [dask.delayed(_level_task, pure=False)(source, target, r, step, method, shown)
-                 for r in _regions(shape, chunk)]
+                 for r in chunk_regions(shape, chunk)]
         compute_tasks(tasks, progress, done, total)
         done += len(tasks)
         cumulative = [c * f for c, f in zip(cumulative, step)]

@@ -19,6 +19,14 @@ import numpy as np
 from ._errors import InputError, one_line
 
 
+def chunk_regions(shape, chunks) -> list[tuple[slice, ...]]:
+    """Every region of a regular grid of ``chunks`` over ``shape`` (the last along an axis clipped), in C order
+    of the grid: the chunks of a Zarr array, or any tiling of a volume into tasks."""
+    grid = [range(0, n, c) for n, c in zip(shape, chunks)]
+    return [tuple(slice(s, min(s + c, n)) for s, c, n in zip(start, chunks, shape))
+            for start in itertools.product(*grid)]
+
+
 def _slices(region: Any, shape: tuple[int, ...]) -> tuple[slice, ...]:
     if region is Ellipsis:
         region = ()
